@@ -1,0 +1,1 @@
+"""The course's grading tool: python -m autograde --help."""

@@ -1,0 +1,38 @@
+"""nbgrader settings for the course 自动微分 (d2l-zh 2.5).
+
+nbgrader reads this file from the current directory; `python -m autograde`
+and the Makefile always run nbgrader from the course root (or a copy of it).
+"""
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
+
+COURSE_ROOT = Path(__file__).resolve().parent
+
+c.CourseDirectory.course_id = "d2l-autograd"
+# The course root is wherever this file lies, so a copy of the course (tests, CI) grades in its own folder.
+c.CourseDirectory.root = str(COURSE_ROOT)
+# Embedded SQLite by default; AUTOGRADE_DB_URL points nbgrader at another database (e.g. PostgreSQL).
+c.CourseDirectory.db_url = os.environ.get("AUTOGRADE_DB_URL", f"sqlite:///{COURSE_ROOT / 'gradebook.db'}")
+# Student folders hold notebooks and the check module only; ignore what editors and Python leave behind.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# What a blank answer cell holds in the release (student-facing, so in Chinese).
+c.ClearSolutions.code_stub = {"python": "# 在此处写你的代码\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "在此处写你的回答"
+
+# Per-cell time limit while grading. A hidden-test cell calls the student's functions several
+# times; 60 s is generous on 2 cores yet stops an infinite loop (the cell then scores 0).
+c.Execute.timeout = 60
+# A kernel that dies mid-notebook is not restarted: the remaining cells score 0.
+c.Execute.execute_retries = 0
+
+# Feedback: show each failing test's message, never the hidden tests' code or tracebacks
+# that quote it (ClearHiddenTests runs on the autograded copy, which holds the hidden tests).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "autograde.feedback.ShortenTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
