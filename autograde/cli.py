@@ -1,0 +1,59 @@
+"""Command line of the course's grading tool: `python -m autograde COMMAND`.
+
+Each command is one module's keyword-only main(); this file only declares them.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from . import check, demo, feedback, grading, release, reports
+from .course import REPO_ROOT, Course
+from .errors import AutogradeError
+
+
+def _grade(*, course, assignment, student=None, verbose=False):
+    grading.main(course=course, assignment=assignment, student=student, verbose=verbose)
+    reports.main(course=course, assignment=assignment, verbose=verbose)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m autograde", description="Release and grade the course's assignment.")
+    p.add_argument("--course", type=Path, default=REPO_ROOT, help="course folder (default: this repository)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show nbgrader's log and tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, func, help_text):
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument("assignment", nargs="?", default="autograd", help="assignment id (default: autograd)")
+        cmd.set_defaults(func=func)
+        return cmd
+
+    command("release", release.main, "generate release/ from source/ (nbgrader generate_assignment)")
+    grade = command("grade", _grade, "autograde submitted/ and write the grades table")
+    grade.add_argument("--student", help="grade only this student")
+    command("feedback", feedback.main, "write feedback HTML for graded submissions")
+    command("report", reports.main, "write reports/<assignment>-grades.csv and print a summary")
+    command("demo", demo.main, "release, then grade the bundled sample class in demo/")
+    chk = command("check", check.main, "grade submissions with stated expected scores and report every difference")
+    chk.add_argument("--cases", type=Path, help="folder of case files (*.toml) to build from the release")
+    chk.add_argument("--submissions", type=Path, help="folder of <student>/<assignment>/ with <student>/expected.json")
+    chk.add_argument("--workers", type=int, default=None, help="parallel nbgrader processes (default: cores)")
+    return p
+
+
+def main(argv=None):
+    args = vars(parser().parse_args(argv))
+    func = args.pop("func")
+    args.pop("command")
+    verbose = args["verbose"]
+    try:
+        args["course"] = Course(args["course"].resolve())
+        return func(**args) or 0
+    except AutogradeError as err:
+        if verbose:
+            raise
+        print(f"autograde: {err}" + (f"\n  hint: {err.hint}" if err.hint else ""), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("autograde: interrupted; grades recorded so far are kept.", file=sys.stderr)
+        return 130

@@ -1,0 +1,80 @@
+"""Where a course's folders are, and how nbgrader is run on them."""
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import AutogradeError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course folder in nbgrader's layout: nbgrader_config.py, source/, release/, submitted/, ..."""
+
+    root: Path
+
+    def __post_init__(self):
+        if not (self.root / "nbgrader_config.py").is_file():
+            raise AutogradeError(f"{self.root} is not a course folder: it has no nbgrader_config.py.",
+                                 hint="Run from the repository root or pass --course DIR.")
+
+    source = property(lambda self: self.root / "source")
+    release = property(lambda self: self.root / "release")
+    submitted = property(lambda self: self.root / "submitted")
+    autograded = property(lambda self: self.root / "autograded")
+    feedback = property(lambda self: self.root / "feedback")
+    reports = property(lambda self: self.root / "reports")
+
+    def source_notebooks(self, assignment):
+        """The assignment's notebook names (without .ipynb), in order."""
+        folder = self.source / assignment
+        if not folder.is_dir():
+            raise AutogradeError(f"No assignment '{assignment}': {folder} does not exist.",
+                                 hint=f"Assignments here: {', '.join(self.assignments()) or 'none'}.")
+        return sorted(p.stem for p in folder.glob("*.ipynb"))
+
+    def assignments(self):
+        return sorted(p.name for p in self.source.iterdir() if p.is_dir()) if self.source.is_dir() else []
+
+    def students(self, assignment):
+        """Students with a submission folder for this assignment."""
+        if not self.submitted.is_dir():
+            return []
+        return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())
+
+
+def nbgrader(course, *args, verbose=False):
+    """Run one nbgrader command in the course root; its log is returned, or raised as an AutogradeError."""
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` by name when it creates a gradebook
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course.root, env=env,
+                            capture_output=True, text=True)
+    log = result.stdout + result.stderr
+    if verbose:
+        sys.stderr.write(log)
+    if result.returncode != 0:
+        errors = [line for line in log.splitlines() if "| ERROR]" in line or "Error" in line]
+        detail = errors[-1].split("]", 1)[-1].strip() if errors else log.strip().splitlines()[-1:]
+        raise AutogradeError(f"nbgrader {args[0]} failed: {detail}", hint="Run again with -v to see nbgrader's log.")
+    return log
+
+
+def scratch_course(course, dest, assignment, verbose=False):
+    """A fresh course in dest with this course's config and one assignment, released and in its gradebook."""
+    import shutil
+
+    dest = Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "source").mkdir(parents=True)
+    shutil.copy2(course.root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(course.source / assignment, dest / "source" / assignment,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    scratch = Course(dest)
+    nbgrader(scratch, "generate_assignment", assignment, "--force", verbose=verbose)
+    return scratch

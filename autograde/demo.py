@@ -1,0 +1,35 @@
+"""The instructor's main job, end to end, on the bundled sample class.
+
+Generates release/ from source/ in the course, then grades the sample class in a
+separate course folder (demo/, out of git) so that a real class's gradebook is never
+touched: autograde, feedback, grades table, summary.
+"""
+import shutil
+from pathlib import Path
+
+from . import feedback, grading, release, reports, submissions
+from .course import scratch_course
+
+SAMPLE_CLASS = Path(__file__).resolve().parent / "sample_class"
+
+
+def main(*, course, assignment, verbose=False):
+    print("1/5 生成学生版（release）…")
+    release.main(course=course, assignment=assignment, verbose=verbose)
+    print("2/5 准备示例班级…")
+    demo = scratch_course(course, course.root / "demo", assignment, verbose=verbose)
+    for case in submissions.load_cases(SAMPLE_CLASS):
+        submissions.build(demo, assignment, case, demo.submitted / case.name)
+        print(f"    {case.name}: {case.why}")
+    print("3/5 自动评分（nbgrader autograde）…")
+    graded = grading.main(course=demo, assignment=assignment, verbose=verbose)
+    print(f"    graded {len(graded)} submissions")
+    print("4/5 生成反馈（nbgrader generate_feedback）…")
+    feedback.main(course=demo, assignment=assignment, verbose=verbose)
+    print("5/5 成绩表\n")
+    reports.main(course=demo, assignment=assignment, verbose=verbose)
+    print(f"\nEverything the demo wrote is in {demo.root.relative_to(course.root)}/ (delete it with `make clean`).")
+
+
+def remove(course):
+    shutil.rmtree(course.root / "demo", ignore_errors=True)

@@ -1,0 +1,59 @@
+"""Read what nbgrader recorded: the assignment's graded items and each student's scores."""
+from dataclasses import dataclass
+
+from traitlets.config.loader import PyFileConfigLoader
+
+from .errors import AutogradeError
+
+
+@dataclass(frozen=True)
+class Item:
+    """One graded cell: a hidden/visible test cell (auto) or a written answer (manual)."""
+
+    notebook: str
+    grade_id: str
+    max_score: float
+    auto: bool
+
+
+def course_settings(course):
+    """(db_url, course_id) exactly as nbgrader reads them from the course's nbgrader_config.py."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
+    return config.CourseDirectory.db_url, config.CourseDirectory.course_id
+
+
+def _open(course):
+    from nbgrader.api import Gradebook  # slow import, only where a gradebook is read
+
+    db_url, course_id = course_settings(course)
+    try:
+        return Gradebook(db_url, course_id)
+    except Exception as err:  # noqa: BLE001  sqlalchemy raises many kinds
+        raise AutogradeError(f"Cannot open the gradebook at {db_url}: {err}.",
+                             hint="Is the file a gradebook? Move a corrupt one aside and grade again.") from err
+
+
+def items(course, assignment):
+    """The assignment's graded items, in notebook order."""
+    from nbgrader.api import MissingEntry
+
+    with _open(course) as gb:
+        try:
+            found = gb.find_assignment(assignment)
+        except MissingEntry:
+            raise AutogradeError(f"The gradebook has no assignment '{assignment}'.",
+                                 hint="Run `python -m autograde release` first.") from None
+        return [Item(nb.name, cell.name, float(cell.max_score), cell.cell_type == "code")
+                for nb in found.notebooks for cell in nb.grade_cells]
+
+
+def scores(course, assignment):
+    """{student: {grade_id: score}} for every graded submission; a manual item not yet graded is None."""
+    with _open(course) as gb:
+        result = {}
+        for submission in gb.assignment_submissions(assignment):
+            result[submission.student_id] = {
+                grade.name: grade.score if (grade.auto_score is not None or grade.manual_score is not None) else None
+                for notebook in submission.notebooks for grade in notebook.grades
+            }
+        return result

@@ -1,0 +1,49 @@
+"""Reports: grades.csv (a row a student, a column an item) and a table on the terminal."""
+import csv
+
+from . import gradebook
+
+
+def write_grades_csv(course, assignment, path=None):
+    """Write the grades table and return its path."""
+    items = gradebook.items(course, assignment)
+    scores = gradebook.scores(course, assignment)
+    path = path or course.reports / f"{assignment}-grades.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student"] + [i.grade_id for i in items] + ["auto_total", "auto_max", "needs_manual_grading"])
+        auto_max = sum(i.max_score for i in items if i.auto)
+        for student, got in sorted(scores.items()):
+            auto_total = sum(got.get(i.grade_id) or 0.0 for i in items if i.auto)
+            pending = [i.grade_id for i in items if not i.auto and got.get(i.grade_id) is None]
+            writer.writerow([student] + ["" if got.get(i.grade_id) is None else f"{got[i.grade_id]:g}" for i in items]
+                            + [f"{auto_total:g}", f"{auto_max:g}", " ".join(pending)])
+    return path
+
+
+def summary_table(course, assignment):
+    """One line a student: auto-graded points per notebook and in total."""
+    items = gradebook.items(course, assignment)
+    scores = gradebook.scores(course, assignment)
+    notebooks = list(dict.fromkeys(i.notebook for i in items))
+    maxima = {nb: sum(i.max_score for i in items if i.auto and i.notebook == nb) for nb in notebooks}
+    header = ["student"] + [f"{nb} (/{maxima[nb]:g})" for nb in notebooks] + [f"total (/{sum(maxima.values()):g})"]
+    rows = []
+    for student, got in sorted(scores.items()):
+        per_nb = [sum(got.get(i.grade_id) or 0.0 for i in items if i.auto and i.notebook == nb) for nb in notebooks]
+        rows.append([student] + [f"{p:g}" for p in per_nb] + [f"{sum(per_nb):g}"])
+    return format_table(header, rows)
+
+
+def format_table(header, rows):
+    widths = [max(len(str(r[k])) for r in [header] + rows) for k in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in [header] + rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(*, course, assignment, verbose=False):
+    path = write_grades_csv(course, assignment)
+    print(summary_table(course, assignment))
+    print(f"\nGrades table: {path.relative_to(course.root)}")

@@ -1,0 +1,120 @@
+"""Build student submissions from the release by filling in answer cells.
+
+A case is a TOML file (see tests/corpus/README.md):
+
+    why = "what the student did, and why it earns this score"
+    base = "solution"          # start from the source's solutions, or "blank" (the untouched release)
+    notebooks = ["01_basics"]  # optional: the notebooks this submission holds (default: those `answers` touch)
+    [answers]                  # grade_id of a cell -> what the student typed there
+    grad_two_dot = '''
+    def grad_two_dot(x): ...
+    '''
+    [expected]                 # grade_id of a test cell -> points it must earn
+    grad_two_dot_test = 0
+
+Test cells not named in [expected] must earn full points if the case is based on the
+solution and holds their notebook, and 0 otherwise. Because cases are built from the
+release, they follow it when it changes.
+"""
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .errors import AutogradeError
+
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+@dataclass
+class Case:
+    name: str
+    why: str
+    base: str = "solution"
+    answers: dict = field(default_factory=dict)
+    expected: dict = field(default_factory=dict)
+    notebooks: list = field(default_factory=list)
+    raw_files: dict = field(default_factory=dict)
+
+
+def load_case(path):
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise AutogradeError(f"Cannot read case {path}: {err}.") from err
+    unknown = set(data) - {"why", "base", "answers", "expected", "notebooks", "raw_files"}
+    if unknown or "why" not in data or data.get("base", "solution") not in ("solution", "blank"):
+        raise AutogradeError(f"Case {path} is malformed: it needs `why`, a `base` of solution or blank, "
+                             f"and no other keys than answers, expected, notebooks, raw_files (found {sorted(data)}).")
+    return Case(name=path.stem, **data)
+
+
+def load_cases(folder):
+    paths = sorted(Path(folder).glob("*.toml"))
+    if not paths:
+        raise AutogradeError(f"No cases (*.toml) in {folder}.")
+    return [load_case(p) for p in paths]
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def solution_text(source_cell):
+    """What a student who wrote the reference solution would have in the cell."""
+    return _SOLUTION_MARKERS.sub("", source_cell.source).strip("\n")
+
+
+def _notebooks_of(course, assignment):
+    names = course.source_notebooks(assignment)
+    return {name: (nbformat.read(course.source / assignment / f"{name}.ipynb", as_version=4),
+                   nbformat.read(course.release / assignment / f"{name}.ipynb", as_version=4))
+            for name in names}
+
+
+def build(course, assignment, case, dest):
+    """Write the case's notebooks to dest/<assignment>/ and its expected scores to dest/expected.json."""
+    notebooks = _notebooks_of(course, assignment)
+    owner = {_grade_id(c): name for name, (src, _) in notebooks.items() for c in src.cells if _grade_id(c)}
+    unknown = [gid for gid in list(case.answers) + list(case.expected) if gid not in owner]
+    if unknown:
+        raise AutogradeError(f"Case {case.name} names cells the assignment does not have: {', '.join(unknown)}.")
+    held = case.notebooks or sorted({owner[gid] for gid in case.answers}) or sorted(notebooks)
+    folder = Path(dest) / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in held:
+        source, release = notebooks[name]
+        solutions = {_grade_id(c): solution_text(c) for c in source.cells
+                     if c.metadata.get("nbgrader", {}).get("solution")}
+        student = nbformat.from_dict(json.loads(json.dumps(release)))  # a deep copy
+        for cell in student.cells:
+            gid = _grade_id(cell)
+            if gid in case.answers:
+                cell.source = case.answers[gid].strip("\n")
+            elif case.base == "solution" and gid in solutions:
+                cell.source = solutions[gid]
+        nbformat.write(student, folder / f"{name}.ipynb")
+    for relpath, text in case.raw_files.items():  # e.g. a corrupt notebook, written as it is
+        (folder / relpath).write_text(text, encoding="utf-8")
+    expected = expected_scores(case, course, assignment, held, notebooks)
+    (Path(dest) / "expected.json").write_text(
+        json.dumps({"why": case.why, "scores": expected}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return expected
+
+
+def expected_scores(case, course, assignment, held, notebooks):
+    """The exact score each auto-graded test cell must earn."""
+    expected = {}
+    for name, (source, _) in notebooks.items():
+        for cell in source.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not meta.get("grade") or meta.get("solution"):
+                continue  # written answers are graded by hand
+            full = float(meta["points"]) if case.base == "solution" and name in held else 0.0
+            expected[meta["grade_id"]] = float(case.expected.get(meta["grade_id"], full))
+    return expected
+
