@@ -1,5 +1,6 @@
 """Where a course's folders are, and how nbgrader is run on them."""
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -58,10 +59,18 @@ def nbgrader(course, *args, verbose=False):
     if verbose:
         sys.stderr.write(log)
     if result.returncode != 0:
-        errors = [line for line in log.splitlines() if "| ERROR]" in line or "Error" in line]
-        detail = errors[-1].split("]", 1)[-1].strip() if errors else log.strip().splitlines()[-1:]
-        raise AutogradeError(f"nbgrader {args[0]} failed: {detail}", hint="Run again with -v to see nbgrader's log.")
+        raise AutogradeError(f"nbgrader {args[0]} failed: {_cause(log)}", hint="Run again with -v to see nbgrader's log.")
     return log
+
+
+def _cause(log):
+    """The most telling line of a failed nbgrader run: its last exception, else its last specific error."""
+    lines = log.splitlines()
+    exceptions = [l for l in lines if re.match(r"^\s*[A-Za-z_][\w.]*(Error|Exception): ", l)]
+    errors = [l.split("]", 1)[-1] for l in lines if "| ERROR]" in l
+              and "see the the above traceback" not in l and "There was an error processing" not in l]
+    cause = (exceptions or errors or lines[-1:] or ["no output"])[-1].strip()
+    return cause[:300] + ("…" if len(cause) > 300 else "")
 
 
 def scratch_course(course, dest, assignment, verbose=False):

@@ -29,7 +29,8 @@ def _open(course):
     try:
         return Gradebook(db_url, course_id)
     except Exception as err:  # noqa: BLE001  sqlalchemy raises many kinds
-        raise AutogradeError(f"Cannot open the gradebook at {db_url}: {err}.",
+        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise AutogradeError(f"Cannot open the gradebook at {db_url}: {first_line}.",
                              hint="Is the file a gradebook? Move a corrupt one aside and grade again.") from err
 
 

@@ -1,0 +1,51 @@
+# 自动微分 (d2l-zh 2.5) — lessons, an nbgrader assignment and its grading tool.
+# `make help` lists the targets. Every target sets up .venv/ on first use.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ASSIGNMENT ?= autograd
+# nbgrader runs `alembic` by name, so the environment's bin/ goes first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test test-quick lab release grade feedback report check clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "需要 $(PYTHON)（Python 3.11）：请先安装它，或用 make PYTHON=python3 …"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+demo: $(STAMP) ## release, then grade the bundled sample class and print the grades (~1 min)
+	$(BIN)/python -m autograde demo $(ASSIGNMENT)
+
+test: $(STAMP) ## the whole test suite, as CI runs it (~10 min)
+	$(BIN)/python -m pytest
+
+test-quick: $(STAMP) ## the tests that need no full grading run (~1 min)
+	$(BIN)/python -m pytest -m "not slow"
+
+lab: $(STAMP) ## JupyterLab on localhost for a student (token on)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
+
+release: $(STAMP) ## generate release/ from source/ (nbgrader generate_assignment)
+	$(BIN)/python -m autograde release $(ASSIGNMENT)
+
+grade: $(STAMP) ## autograde submitted/ and write reports/ (the class's grades)
+	$(BIN)/python -m autograde grade $(ASSIGNMENT)
+
+feedback: $(STAMP) ## feedback HTML for every graded student, in feedback/
+	$(BIN)/python -m autograde feedback $(ASSIGNMENT)
+
+check: $(STAMP) ## grade the corpus of sample submissions and compare with their stated scores (~5 min)
+	$(BIN)/python -m autograde check $(ASSIGNMENT) --cases tests/corpus/cases
+
+clean: ## remove what demo, grading and tests wrote (keeps .venv/ and committed files)
+	rm -rf demo reports .pytest_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+	@echo "nbgrader's data (submitted/, autograded/, feedback/, gradebook.db) is kept: delete it by hand if you mean to."

@@ -1,0 +1,46 @@
+"""The environment files agree, and the project's promises about setup hold."""
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
+
+
+def pip_pins():
+    pins = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def conda_pins():
+    pins = {}
+    for line in (REPO / "environment.yml").read_text().splitlines():
+        match = re.match(r"\s+-\s+([A-Za-z0-9_.-]+)=([0-9][^=\s#]*)", line)
+        if match and match.group(1) != "python":
+            pins[CONDA_NAMES.get(match.group(1), match.group(1)).lower()] = match.group(2)
+    return pins
+
+
+def test_requirements_pin_every_package_exactly():
+    lines = [l.split("#")[0].strip() for l in (REPO / "requirements.txt").read_text().splitlines()]
+    assert all("==" in l for l in lines if l), "every requirement is pinned with =="
+    assert pip_pins()["torch"] == "2.13.0"
+
+
+def test_conda_environment_names_the_same_packages_and_versions():
+    assert conda_pins() == pip_pins()
+
+
+def test_conda_environment_takes_the_cpu_build_of_torch():
+    assert re.search(r"^\s+- pytorch=2\.13\.0=cpu_\*", (REPO / "environment.yml").read_text(), re.MULTILINE)
+
+
+def test_installed_versions_match_the_pins():
+    from importlib.metadata import version
+
+    for name, pinned in pip_pins().items():
+        assert version(name).split("+")[0] == pinned, name

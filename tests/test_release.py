@@ -1,0 +1,25 @@
+"""release/ is exactly what `nbgrader generate_assignment` makes of source/."""
+import filecmp
+from pathlib import Path
+
+from autograde.course import Course, scratch_course
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_committed_release_matches_a_fresh_generate_assignment(tmp_path):
+    fresh = scratch_course(Course(REPO), tmp_path / "course", "autograd")
+    committed = REPO / "release" / "autograd"
+    generated = fresh.release / "autograd"
+    names = sorted(p.name for p in generated.iterdir())
+    assert names == sorted(p.name for p in committed.iterdir())
+    match, mismatch, errors = filecmp.cmpfiles(committed, generated, names, shallow=False)
+    assert (mismatch, errors) == ([], []), "release/ is stale: run `make release` and commit it"
+
+
+def test_release_has_no_solutions_or_hidden_tests():
+    for path in (REPO / "release" / "autograd").glob("*.ipynb"):
+        text = path.read_text(encoding="utf-8")
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "reference_f"):
+            assert marker not in text, (path.name, marker)
+        assert "raise NotImplementedError()" in text
