@@ -17,12 +17,10 @@ def run_autograde(*args, cwd=REPO):
                           capture_output=True, text=True, timeout=1200)
 
 
-@pytest.fixture
-def course_copy(tmp_path):
-    """A copy of the course's committed files (what a fresh clone has), to run commands in."""
+def copy_course(dest):
+    """Copy the course's files as a fresh clone would have them (tracked, or new and not ignored)."""
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                            cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\0")
-    dest = tmp_path / "course"
     for name in filter(None, files):
         source = REPO / name
         if source.is_file():
@@ -30,3 +28,9 @@ def course_copy(tmp_path):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(source.read_bytes())
     return dest
+
+
+@pytest.fixture
+def course_copy(tmp_path):
+    """A copy of the course, to run commands in without touching the repository."""
+    return copy_course(tmp_path / "course")

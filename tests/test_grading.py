@@ -1,0 +1,86 @@
+"""The instructor's path with the real nbgrader: release, autograde, feedback, reports (`make demo`)."""
+import html
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograde import gradebook
+from autograde.course import Course
+from conftest import REPO, copy_course, run_autograde
+
+pytestmark = pytest.mark.slow
+
+
+def hidden_test_lines():
+    """Every non-trivial line of the source's hidden tests that appears nowhere else in the assignment."""
+    hidden, elsewhere = set(), set()
+    for path in (REPO / "source" / "autograd").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            pattern = r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"
+            for block in re.findall(pattern, cell.source, re.DOTALL):
+                hidden.update(l.strip() for l in block.splitlines() if len(l.strip()) > 12)
+            elsewhere.update(l.strip() for l in re.sub(pattern, "", cell.source, flags=re.DOTALL).splitlines())
+    return hidden - elsewhere
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """`python -m autograde demo` in a fresh copy of the course (as `make demo` runs it)."""
+    copy = copy_course(tmp_path_factory.mktemp("demo") / "course")
+    result = run_autograde("--course", copy, "demo")
+    assert result.returncode == 0, result.stderr
+    return Course(copy / "demo"), result
+
+
+def test_sample_class_scores_exactly_what_each_submission_states(demo):
+    course, _ = demo
+    got = gradebook.scores(course, "autograd")
+    for student in course.students("autograd"):
+        expected = json.loads((course.submitted / student / "expected.json").read_text(encoding="utf-8"))["scores"]
+        assert {grade_id: got[student][grade_id] for grade_id in expected} == expected, student
+
+
+def test_solution_scores_full_and_blank_release_scores_zero(demo):
+    course, result = demo
+    items = gradebook.items(course, "autograd")
+    got = gradebook.scores(course, "autograd")
+    auto = [i.grade_id for i in items if i.auto]
+    assert sum(got["alice_full"][g] for g in auto) == 39.0
+    assert sum(got["bob_blank"][g] for g in auto) == 0.0
+    assert sum(got["carol_partial"][g] for g in auto) == 5.0
+    assert re.search(r"^alice_full\s+20\s+19\s+39$", result.stdout, re.MULTILINE)
+    assert re.search(r"^carol_partial\s+3\s+2\s+5$", result.stdout, re.MULTILINE)
+
+
+def test_written_answer_waits_for_manual_grading(demo):
+    course, _ = demo
+    got = gradebook.scores(course, "autograd")
+    assert got["alice_full"]["why_second_derivative_costs_more"] is None  # an answer: the TA grades it
+    assert got["bob_blank"]["why_second_derivative_costs_more"] == 0.0  # untouched: nbgrader gives 0
+
+
+def test_grades_table_has_a_row_per_student_and_a_column_per_item(demo):
+    course, _ = demo
+    rows = (course.reports / "autograd-grades.csv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    assert header[0] == "student" and "plot_sin_and_grad_test" in header and header[-3:-1] == ["auto_total", "auto_max"]
+    totals = {r.split(",")[0]: r.split(",")[header.index("auto_total")] for r in rows[1:]}
+    assert totals == {"alice_full": "39", "bob_blank": "0", "carol_partial": "5"}
+
+
+def test_feedback_shows_the_hint_but_never_the_hidden_tests(demo):
+    course, _ = demo
+    pages = sorted(course.feedback.glob("*/autograd/*.html"))
+    assert len(pages) == 6
+    hidden = hidden_test_lines()
+    assert len(hidden) > 50
+    for page in pages:
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        leaked = [line for line in hidden if line in text]
+        assert leaked == [], (page, leaked[:3])
+        assert "BEGIN HIDDEN TESTS" not in text and "Traceback (most recent call last)" not in text
+    carol = html.unescape((course.feedback / "carol_partial/autograd/01_basics.html").read_text(encoding="utf-8"))
+    assert "是否忘了 x.grad.zero_()" in carol
