@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import gradebook, grading, submissions
+from . import gradebook, grading, sandbox, submissions
 from .course import Course, scratch_course
 from .errors import AutogradeError
 from .reports import format_table
@@ -45,14 +45,14 @@ def _collect(course, assignment, cases, folder, into):
     return expected
 
 
-def _grade_shard(base, root, assignment, students, laid_out, verbose):
+def _grade_shard(base, root, assignment, students, laid_out, unsandboxed, verbose):
     shutil.copytree(base.root, root)
     course = Course(root)
     for student in students:
         shutil.copytree(laid_out / student, course.submitted / student)
     error = None
     try:
-        grading.main(course=course, assignment=assignment, verbose=verbose)
+        grading.main(course=course, assignment=assignment, unsandboxed=unsandboxed, verbose=verbose)
     except AutogradeError as err:  # nbgrader exits non-zero if any one submission failed to grade
         error = str(err)
     return gradebook.scores(course, assignment), error
@@ -71,9 +71,10 @@ def compare(expected, got):
     return rows
 
 
-def main(*, course, assignment, cases=None, submissions=None, workers=None, verbose=False):
+def main(*, course, assignment, cases=None, submissions=None, workers=None, unsandboxed=False, verbose=False):
     if (cases is None) == (submissions is None):
         raise AutogradeError("Give exactly one of --cases DIR or --submissions DIR.")
+    sandbox.require(unsandboxed)
     workers = max(1, workers or os.cpu_count() or 1)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="autograde-check-") as tmp:
@@ -84,7 +85,8 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, verb
         shards = [students[i::workers] for i in range(workers) if students[i::workers]]
         with ThreadPoolExecutor(len(shards)) as pool:
             results = list(pool.map(lambda k: _grade_shard(base, tmp / f"worker{k}", assignment, shards[k],
-                                                           tmp / "laid_out", verbose), range(len(shards))))
+                                                           tmp / "laid_out", unsandboxed, verbose),
+                                   range(len(shards))))
     got, errors = {}, [e for _, e in results if e]
     for scores, _ in results:
         got.update(scores)

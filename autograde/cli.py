@@ -11,8 +11,8 @@ from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
 
-def _grade(*, course, assignment, student=None, verbose=False):
-    grading.main(course=course, assignment=assignment, student=student, verbose=verbose)
+def _grade(*, course, assignment, student=None, unsandboxed=False, verbose=False):
+    grading.main(course=course, assignment=assignment, student=student, unsandboxed=unsandboxed, verbose=verbose)
     reports.main(course=course, assignment=assignment, verbose=verbose)
 
 
@@ -31,6 +31,8 @@ def parser():
     command("release", release.main, "generate release/ from source/ (nbgrader generate_assignment)")
     grade = command("grade", _grade, "autograde submitted/ and write the grades table")
     grade.add_argument("--student", help="grade only this student")
+    grade.add_argument("--unsandboxed", action="store_true",
+                       help="grade without bubblewrap: student code runs with your rights (trusted code only)")
     command("feedback", feedback.main, "write feedback HTML for graded submissions")
     command("report", reports.main, "write reports/<assignment>-grades.csv and print a summary")
     command("demo", demo.main, "release, then grade the bundled sample class in demo/")
@@ -38,6 +40,7 @@ def parser():
     chk.add_argument("--cases", type=Path, help="folder of case files (*.toml) to build from the release")
     chk.add_argument("--submissions", type=Path, help="folder of <student>/<assignment>/ with <student>/expected.json")
     chk.add_argument("--workers", type=int, default=None, help="parallel nbgrader processes (default: cores)")
+    chk.add_argument("--unsandboxed", action="store_true", help="grade without bubblewrap (trusted code only)")
     return p
 
 

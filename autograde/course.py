@@ -29,6 +29,12 @@ class Course:
     feedback = property(lambda self: self.root / "feedback")
     reports = property(lambda self: self.root / "reports")
 
+    def config(self):
+        """The course's nbgrader_config.py, loaded as nbgrader loads it."""
+        from traitlets.config.loader import PyFileConfigLoader
+
+        return PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+
     def source_notebooks(self, assignment):
         """The assignment's notebook names (without .ipynb), in order."""
         folder = self.source / assignment
@@ -47,9 +53,9 @@ class Course:
         return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())
 
 
-def nbgrader(course, *args, verbose=False):
+def nbgrader(course, *args, env=None, verbose=False):
     """Run one nbgrader command in the course root; its log is returned, or raised as an AutogradeError."""
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     bin_dir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` by name when it creates a gradebook
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))

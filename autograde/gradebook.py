@@ -1,8 +1,6 @@
 """Read what nbgrader recorded: the assignment's graded items and each student's scores."""
 from dataclasses import dataclass
 
-from traitlets.config.loader import PyFileConfigLoader
-
 from .errors import AutogradeError
 
 
@@ -18,7 +16,7 @@ class Item:
 
 def course_settings(course):
     """(db_url, course_id) exactly as nbgrader reads them from the course's nbgrader_config.py."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
+    config = course.config()
     return config.CourseDirectory.db_url, config.CourseDirectory.course_id
 
 
