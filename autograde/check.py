@@ -8,7 +8,6 @@ processes run in parallel without sharing a SQLite file.
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -50,12 +49,8 @@ def _grade_shard(base, root, assignment, students, laid_out, unsandboxed, verbos
     course = Course(root)
     for student in students:
         shutil.copytree(laid_out / student, course.submitted / student)
-    error = None
-    try:
-        grading.main(course=course, assignment=assignment, unsandboxed=unsandboxed, verbose=verbose)
-    except AutogradeError as err:  # nbgrader exits non-zero if any one submission failed to grade
-        error = str(err)
-    return gradebook.scores(course, assignment), error
+    statuses = grading.main(course=course, assignment=assignment, unsandboxed=unsandboxed, verbose=verbose)
+    return gradebook.scores(course, assignment), statuses
 
 
 def compare(expected, got):
@@ -87,9 +82,10 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, unsa
             results = list(pool.map(lambda k: _grade_shard(base, tmp / f"worker{k}", assignment, shards[k],
                                                            tmp / "laid_out", unsandboxed, verbose),
                                    range(len(shards))))
-    got, errors = {}, [e for _, e in results if e]
-    for scores, _ in results:
+    got, statuses = {}, {}
+    for scores, shard_statuses in results:
         got.update(scores)
+        statuses.update(shard_statuses)
     rows = compare(expected, got)
     n_items = sum(len(spec["scores"]) for spec in expected.values())
     fn = sum(r[4] == "FALSE NEGATIVE" for r in rows)
@@ -98,8 +94,9 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, unsa
         print(format_table(["submission", "item", "expected", "got", "verdict"], rows))
         for student in sorted({r[0] for r in rows}):
             print(f"  {student}: {expected[student]['why']}")
-    for error in errors:
-        print(f"note: {error}", file=sys.stderr)
+    not_graded = {s: p for s, p in statuses.items() if p}
+    if not_graded:
+        print("not graded (recorded as 0): " + ", ".join(f"{s} ({p})" for s, p in sorted(not_graded.items())))
     print(f"submissions: {len(expected)}  items checked: {n_items}  "
           f"false negatives: {fn}  false positives: {fp}  ({time.monotonic() - started:.0f} s, {len(shards)} workers)")
     return 1 if rows else 0

@@ -12,8 +12,11 @@ from .errors import AutogradeError
 
 
 def _grade(*, course, assignment, student=None, unsandboxed=False, verbose=False):
-    grading.main(course=course, assignment=assignment, student=student, unsandboxed=unsandboxed, verbose=verbose)
+    statuses = grading.main(course=course, assignment=assignment, student=student, unsandboxed=unsandboxed,
+                            verbose=verbose)
     reports.main(course=course, assignment=assignment, verbose=verbose)
+    reports.print_statuses(statuses)
+    return 3 if any(statuses.values()) else 0  # 3: the instructor must look at some submissions
 
 
 def parser():

@@ -65,7 +65,8 @@ def nbgrader(course, *args, env=None, verbose=False):
     if verbose:
         sys.stderr.write(log)
     if result.returncode != 0:
-        raise AutogradeError(f"nbgrader {args[0]} failed: {_cause(log)}", hint="Run again with -v to see nbgrader's log.")
+        raise AutogradeError(f"nbgrader {args[0]} failed: {_cause(log)}",
+                             hint="Run again with -v to see nbgrader's log.", log=log)
     return log
 
 

@@ -25,8 +25,8 @@ def main(*, course, assignment, verbose=False):
     print("3/5 自动评分（nbgrader autograde）" + ("，每个内核都在沙箱里…" if reason is None else "…"))
     if reason:  # the sample class is trusted code; a real class is not graded without the sandbox
         print(f"    注意：沙箱不可用（{reason}），示例班级在沙箱外评分。{sandbox.INSTALL_HINT}")
-    graded = grading.main(course=demo, assignment=assignment, unsandboxed=reason is not None, verbose=verbose)
-    print(f"    graded {len(graded)} submissions")
+    statuses = grading.main(course=demo, assignment=assignment, unsandboxed=reason is not None, verbose=verbose)
+    reports.print_statuses(statuses)
     print("4/5 生成反馈（nbgrader generate_feedback）…")
     feedback.main(course=demo, assignment=assignment, verbose=verbose)
     print("5/5 成绩表\n")

@@ -56,3 +56,20 @@ def scores(course, assignment):
                 for notebook in submission.notebooks for grade in notebook.grades
             }
         return result
+
+
+def zero_auto_scores(course, assignment, student):
+    """Record 0 for every auto-graded cell of a submission that could not be graded (none stays stale)."""
+    from nbgrader.api import MissingEntry
+
+    with _open(course) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            submission = gb.update_or_create_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                if grade.cell.cell_type == "code":
+                    grade.auto_score = 0.0
+                    grade.needs_manual_grade = False
+        gb.db.commit()

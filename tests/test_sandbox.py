@@ -1,0 +1,118 @@
+"""The grading kernel's sandbox, tried from inside with real kernels (bubblewrap required, as in CI)."""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import KernelManager
+
+from autograde import sandbox
+from conftest import REPO
+
+pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")
+
+
+@pytest.fixture
+def kernel(tmp_path, monkeypatch):
+    """Start a sandboxed kernel exactly as grading does; yields run(code) -> (stdout text, error or None)."""
+    workdir = tmp_path / "autograded" / "alice" / "autograd"
+    workdir.mkdir(parents=True)
+    (workdir / "01_basics.ipynb").write_text("{\"hidden\": \"tests\"}")
+    (workdir / "autograd_checks.py").write_text("CHECKS = True\n")
+    runtime = Path(tempfile.mkdtemp(prefix=sandbox.RUNTIME_PREFIX))
+    limits = sandbox.Limits(notebook_seconds=15)
+    args, env = sandbox.nbgrader_options(limits, runtime)
+    for key, value in {**env, "PYTHONPATH": str(REPO), "AUTOGRADE_DB_URL": "postgresql://grader:secret@db/x"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(tempfile, "tempdir", str(runtime))
+    manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=str(runtime / "kernel-ipc"))
+    manager.start_kernel(cwd=str(workdir))
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=30)
+
+    def run(code, timeout=30):
+        chunks = []
+        reply = client.execute_interactive(code, timeout=timeout, output_hook=lambda m: chunks.append(
+            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+        error = None if reply["content"]["status"] == "ok" else reply["content"].get("ename")
+        return "".join(chunks), error
+
+    run.client, run.manager = client, manager
+    yield run
+    client.stop_channels()
+    manager.shutdown_kernel(now=False)  # as nbclient does after the last cell
+    assert not manager.is_alive()
+    assert list(runtime.iterdir()) == [], "the sandbox left files in the runtime folder"
+    runtime.rmdir()
+    assert sorted(p.name for p in workdir.iterdir()) == ["01_basics.ipynb", "autograd_checks.py"], \
+        "the student's writes must stay in the private copy"
+
+
+def test_runs_as_an_unprivileged_user_without_capabilities(kernel):
+    out, _ = kernel("import os; print(os.getuid(), os.getgid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])")
+    assert out.split() == ["65534", "65534", "0000000000000000"]
+
+
+def test_cannot_remount_the_file_system_read_write(kernel):
+    out, _ = kernel("import subprocess\n"
+                    "r = subprocess.run(['mount', '-o', 'remount,rw', '/'], capture_output=True)\n"
+                    "print(r.returncode)\n"
+                    "try:\n    open('/usr/escaped', 'w')\nexcept OSError as e:\n    print(type(e).__name__)")
+    assert out.split()[0] != "0" and "OSError" in out
+    assert not Path("/usr/escaped").exists()
+
+
+def test_sees_no_notebooks_source_gradebook_or_home(kernel):
+    out, _ = kernel("import os\n"
+                    f"print(sorted(os.listdir('.')), [os.path.exists(p) for p in {[str(REPO / 'source'), str(REPO / 'nbgrader_config.py'), str(REPO / 'gradebook.db'), os.path.expanduser('~/.bashrc')]!r}])")
+    assert out.strip() == "['autograd_checks.py'] [False, False, False, False]"
+
+
+def test_environment_and_python_are_read_only(kernel):
+    out, _ = kernel(f"try:\n    open({sys.prefix!r} + '/evil.py', 'w')\nexcept OSError as e:\n    print(e.errno)")
+    assert out.strip() == "30"  # EROFS
+
+
+def test_grader_environment_does_not_leak(kernel):
+    out, _ = kernel("import os; print(sorted(k for k in os.environ if 'DB' in k or 'AUTOGRADE' in k or 'JUPYTER' in k))")
+    assert out.strip() == "[]"
+
+
+def test_has_no_network(kernel):
+    out, _ = kernel("import socket\ntry:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\n"
+                    "except OSError as e:\n    print(type(e).__name__)\n"
+                    "import subprocess\nprint(subprocess.run(['cat', '/proc/net/dev'], capture_output=True, text=True).stdout.count(':'))")
+    kind, interfaces = out.split()
+    assert kind in ("ConnectionRefusedError", "OSError") and interfaces == "1"  # only its own loopback
+
+
+def test_writes_go_to_a_private_copy_and_tmp_is_fresh(kernel, tmp_path):
+    marker = Path("/tmp") / f"host-marker-{os.getpid()}"
+    marker.write_text("host")
+    try:
+        out, _ = kernel(f"import os; open('result.txt', 'w').write('x'); print(os.path.exists({str(marker)!r}))")
+    finally:
+        marker.unlink()
+    assert out.strip() == "False"  # the fixture then checks that result.txt did not reach the real folder
+
+
+def test_process_memory_and_file_limits(kernel):
+    out, _ = kernel("import os, time\nn = 0\ntry:\n    for _ in range(2000):\n        if os.fork() == 0:\n"
+                    "            time.sleep(20); os._exit(0)\n        n += 1\nexcept OSError:\n    pass\nprint(n)")
+    assert int(out) < 256
+    out, _ = kernel("try:\n    b = bytearray(8 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')")
+    assert "MemoryError" in out or out == ""  # with the process table full, the cell may not even start
+    out, _ = kernel("try:\n    open('/tmp/big', 'wb').write(bytes(100 * 1024 ** 2))\nexcept OSError as e:\n    print(e.errno)")
+    assert out.strip() in ("27", "")  # EFBIG
+
+
+def test_kernel_is_killed_after_the_notebook_time_limit(kernel):
+    import time
+
+    kernel.client.execute("import time\nwhile True:\n    try:\n        time.sleep(1)\n    except KeyboardInterrupt:\n        pass")
+    deadline = time.monotonic() + 30  # notebook_seconds=15 in the fixture, counted from the kernel's start
+    while kernel.manager.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not kernel.manager.is_alive()
