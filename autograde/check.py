@@ -44,12 +44,12 @@ def _collect(course, assignment, cases, folder, into):
     return expected
 
 
-def _grade_shard(base, root, assignment, students, laid_out, unsandboxed, verbose):
+def _grade_shard(base, root, assignment, students, laid_out, options):
     shutil.copytree(base.root, root)
     course = Course(root)
     for student in students:
         shutil.copytree(laid_out / student, course.submitted / student)
-    statuses = grading.main(course=course, assignment=assignment, unsandboxed=unsandboxed, verbose=verbose)
+    statuses = grading.main(course=course, assignment=assignment, **options)
     return gradebook.scores(course, assignment), statuses
 
 
@@ -66,7 +66,8 @@ def compare(expected, got):
     return rows
 
 
-def main(*, course, assignment, cases=None, submissions=None, workers=None, unsandboxed=False, verbose=False):
+def main(*, course, assignment, cases=None, submissions=None, workers=None, unsandboxed=False, cell_timeout=None,
+         verbose=False):
     if (cases is None) == (submissions is None):
         raise AutogradeError("Give exactly one of --cases DIR or --submissions DIR.")
     sandbox.require(unsandboxed)
@@ -78,9 +79,10 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, unsa
         expected = _collect(base, assignment, cases, submissions, tmp / "laid_out")
         students = sorted(expected)
         shards = [students[i::workers] for i in range(workers) if students[i::workers]]
+        options = dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout, verbose=verbose)
         with ThreadPoolExecutor(len(shards)) as pool:
             results = list(pool.map(lambda k: _grade_shard(base, tmp / f"worker{k}", assignment, shards[k],
-                                                           tmp / "laid_out", unsandboxed, verbose),
+                                                           tmp / "laid_out", options),
                                    range(len(shards))))
     got, statuses = {}, {}
     for scores, shard_statuses in results:

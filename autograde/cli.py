@@ -11,9 +11,9 @@ from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
 
-def _grade(*, course, assignment, student=None, unsandboxed=False, verbose=False):
+def _grade(*, course, assignment, student=None, unsandboxed=False, cell_timeout=None, verbose=False):
     statuses = grading.main(course=course, assignment=assignment, student=student, unsandboxed=unsandboxed,
-                            verbose=verbose)
+                            cell_timeout=cell_timeout, verbose=verbose)
     reports.main(course=course, assignment=assignment, verbose=verbose)
     reports.print_statuses(statuses)
     return 3 if any(statuses.values()) else 0  # 3: the instructor must look at some submissions
@@ -24,6 +24,10 @@ def parser():
     p.add_argument("--course", type=Path, default=REPO_ROOT, help="course folder (default: this repository)")
     p.add_argument("-v", "--verbose", action="store_true", help="show nbgrader's log and tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def timeout_option(cmd):
+        cmd.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+                         help="per-cell time limit (default: c.Execute.timeout in nbgrader_config.py)")
 
     def command(name, func, help_text):
         cmd = sub.add_parser(name, help=help_text, description=help_text)
@@ -36,6 +40,7 @@ def parser():
     grade.add_argument("--student", help="grade only this student")
     grade.add_argument("--unsandboxed", action="store_true",
                        help="grade without bubblewrap: student code runs with your rights (trusted code only)")
+    timeout_option(grade)
     command("feedback", feedback.main, "write feedback HTML for graded submissions")
     command("report", reports.main, "write reports/<assignment>-grades.csv and print a summary")
     command("demo", demo.main, "release, then grade the bundled sample class in demo/")
@@ -44,6 +49,7 @@ def parser():
     chk.add_argument("--submissions", type=Path, help="folder of <student>/<assignment>/ with <student>/expected.json")
     chk.add_argument("--workers", type=int, default=None, help="parallel nbgrader processes (default: cores)")
     chk.add_argument("--unsandboxed", action="store_true", help="grade without bubblewrap (trusted code only)")
+    timeout_option(chk)
     return p
 
 

@@ -13,13 +13,16 @@ A case is a TOML file (see tests/corpus/README.md):
     grad_two_dot_test = 0
 
 Test cells not named in [expected] must earn full points if the case is based on the
-solution and holds their notebook, and 0 otherwise. Because cases are built from the
-release, they follow it when it changes.
+solution and holds their notebook, and 0 otherwise (or always 0 with unlisted = "zero").
+Because cases are built from the release, they follow it when it changes.
+
+For tampering, a case may also `delete` or `duplicate` cells (lists of grade ids), `rename`
+notebooks ({"01_basics" = "01_Basics"}), and write `raw_files` ({"01_basics.ipynb" = "{bad"}).
 """
 import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import nbformat
@@ -38,6 +41,10 @@ class Case:
     expected: dict = field(default_factory=dict)
     notebooks: list = field(default_factory=list)
     raw_files: dict = field(default_factory=dict)
+    delete: list = field(default_factory=list)
+    duplicate: list = field(default_factory=list)
+    rename: dict = field(default_factory=dict)
+    unlisted: str = "full"
 
 
 def load_case(path):
@@ -46,10 +53,11 @@ def load_case(path):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise AutogradeError(f"Cannot read case {path}: {err}.") from err
-    unknown = set(data) - {"why", "base", "answers", "expected", "notebooks", "raw_files"}
-    if unknown or "why" not in data or data.get("base", "solution") not in ("solution", "blank"):
-        raise AutogradeError(f"Case {path} is malformed: it needs `why`, a `base` of solution or blank, "
-                             f"and no other keys than answers, expected, notebooks, raw_files (found {sorted(data)}).")
+    allowed = {f.name for f in fields(Case)} - {"name"}
+    if (set(data) - allowed or "why" not in data or data.get("base", "solution") not in ("solution", "blank")
+            or data.get("unlisted", "full") not in ("full", "zero")):
+        raise AutogradeError(f"Case {path} is malformed: it needs `why`, a `base` of solution or blank, an "
+                             f"`unlisted` of full or zero, and no keys but {', '.join(sorted(allowed))}.")
     return Case(name=path.stem, **data)
 
 
@@ -80,7 +88,8 @@ def build(course, assignment, case, dest):
     """Write the case's notebooks to dest/<assignment>/ and its expected scores to dest/expected.json."""
     notebooks = _notebooks_of(course, assignment)
     owner = {_grade_id(c): name for name, (src, _) in notebooks.items() for c in src.cells if _grade_id(c)}
-    unknown = [gid for gid in list(case.answers) + list(case.expected) if gid not in owner]
+    named = list(case.answers) + list(case.expected) + case.delete + case.duplicate
+    unknown = [gid for gid in named if gid not in owner] + [nb for nb in case.rename if nb not in notebooks]
     if unknown:
         raise AutogradeError(f"Case {case.name} names cells the assignment does not have: {', '.join(unknown)}.")
     held = case.notebooks or sorted({owner[gid] for gid in case.answers}) or sorted(notebooks)
@@ -91,13 +100,21 @@ def build(course, assignment, case, dest):
         solutions = {_grade_id(c): solution_text(c) for c in source.cells
                      if c.metadata.get("nbgrader", {}).get("solution")}
         student = nbformat.from_dict(json.loads(json.dumps(release)))  # a deep copy
+        cells = []
         for cell in student.cells:
             gid = _grade_id(cell)
             if gid in case.answers:
                 cell.source = case.answers[gid].strip("\n")
             elif case.base == "solution" and gid in solutions:
                 cell.source = solutions[gid]
-        nbformat.write(student, folder / f"{name}.ipynb")
+            if gid not in case.delete:
+                cells.append(cell)
+            if gid in case.duplicate:
+                copy = nbformat.from_dict(json.loads(json.dumps(cell)))
+                copy.id = f"{cell.id}-copy"  # a notebook needs unique cell ids; the grade id stays duplicated
+                cells.append(copy)
+        student.cells = cells
+        nbformat.write(student, folder / f"{case.rename.get(name, name)}.ipynb", version=4)
     for relpath, text in case.raw_files.items():  # e.g. a corrupt notebook, written as it is
         (folder / relpath).write_text(text, encoding="utf-8")
     expected = expected_scores(case, course, assignment, held, notebooks)
@@ -114,7 +131,8 @@ def expected_scores(case, course, assignment, held, notebooks):
             meta = cell.metadata.get("nbgrader", {})
             if not meta.get("grade") or meta.get("solution"):
                 continue  # written answers are graded by hand
-            full = float(meta["points"]) if case.base == "solution" and name in held else 0.0
+            graded_whole = case.base == "solution" and name in held and name not in case.rename
+            full = float(meta["points"]) if graded_whole and case.unlisted == "full" else 0.0
             expected[meta["grade_id"]] = float(case.expected.get(meta["grade_id"], full))
     return expected
 

@@ -84,3 +84,11 @@ def test_feedback_shows_the_hint_but_never_the_hidden_tests(demo):
         assert "BEGIN HIDDEN TESTS" not in text and "Traceback (most recent call last)" not in text
     carol = html.unescape((course.feedback / "carol_partial/autograd/01_basics.html").read_text(encoding="utf-8"))
     assert "是否忘了 x.grad.zero_()" in carol
+
+
+def test_grading_the_same_class_again_gives_identical_grades(demo):
+    course, _ = demo
+    before = gradebook.scores(course, "autograd")
+    result = run_autograde("--course", course.root, "grade")
+    assert result.returncode == 0, result.stderr
+    assert gradebook.scores(course, "autograd") == before
