@@ -2,30 +2,27 @@
 
 False negative: a test cell earned less than it should (a right answer lost points).
 False positive: a test cell earned more than it should (a wrong answer got points).
-Submissions are split across worker courses, each with its own gradebook, so nbgrader
-processes run in parallel without sharing a SQLite file.
+The submissions are graded like a class (autograde.scheduler), in a scratch course.
 """
 import json
-import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import gradebook, grading, sandbox, submissions
-from .course import Course, scratch_course
+from . import gradebook, sandbox, scheduler, submissions
+from .course import scratch_course
 from .errors import AutogradeError
 from .reports import format_table
 
 
-def _collect(course, assignment, cases, folder, into):
-    """{student: expected info}, with each submission laid out under into/<student>/."""
+def _collect(course, assignment, cases, folder):
+    """{student: expected}, with each submission laid out in course.submitted/<student>/."""
     expected = {}
     if cases is not None:
         for case in submissions.load_cases(cases):
             expected[case.name] = {"why": case.why,
-                                   "scores": submissions.build(course, assignment, case, into / case.name)}
+                                   "scores": submissions.build(course, assignment, case, course.submitted / case.name)}
         return expected
     folder = Path(folder)
     if not folder.is_dir():
@@ -38,19 +35,10 @@ def _collect(course, assignment, cases, folder, into):
             expected[student.name] = json.loads(spec.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise AutogradeError(f"{spec} is not valid JSON: {err}.") from err
-        shutil.copytree(student, into / student.name)
+        shutil.copytree(student, course.submitted / student.name)
     if not expected:
         raise AutogradeError(f"No submissions in {folder}.")
     return expected
-
-
-def _grade_shard(base, root, assignment, students, laid_out, options):
-    shutil.copytree(base.root, root)
-    course = Course(root)
-    for student in students:
-        shutil.copytree(laid_out / student, course.submitted / student)
-    statuses = grading.main(course=course, assignment=assignment, **options)
-    return gradebook.scores(course, assignment), statuses
 
 
 def compare(expected, got):
@@ -71,27 +59,18 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, unsa
     if (cases is None) == (submissions is None):
         raise AutogradeError("Give exactly one of --cases DIR or --submissions DIR.")
     sandbox.require(unsandboxed)
-    workers = max(1, workers or os.cpu_count() or 1)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="autograde-check-") as tmp:
-        tmp = Path(tmp)
-        base = scratch_course(course, tmp / "base", assignment, verbose=verbose)
-        expected = _collect(base, assignment, cases, submissions, tmp / "laid_out")
-        students = sorted(expected)
-        shards = [students[i::workers] for i in range(workers) if students[i::workers]]
-        options = dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout, verbose=verbose)
-        with ThreadPoolExecutor(len(shards)) as pool:
-            results = list(pool.map(lambda k: _grade_shard(base, tmp / f"worker{k}", assignment, shards[k],
-                                                           tmp / "laid_out", options),
-                                   range(len(shards))))
-    got, statuses = {}, {}
-    for scores, shard_statuses in results:
-        got.update(scores)
-        statuses.update(shard_statuses)
+        scratch = scratch_course(course, Path(tmp) / "course", assignment, verbose=verbose)
+        base = scheduler.pack(scratch.root)  # before any submission: the scratch course is the base
+        expected = _collect(scratch, assignment, cases, submissions)
+        statuses = scheduler.grade_class(course=scratch, assignment=assignment, students=sorted(expected),
+                                         workers=workers, base=base, verbose=verbose,
+                                         options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout))
+        got = gradebook.scores(scratch, assignment)
     rows = compare(expected, got)
     n_items = sum(len(spec["scores"]) for spec in expected.values())
     fn = sum(r[4] == "FALSE NEGATIVE" for r in rows)
-    fp = len(rows) - fn
     if rows:
         print(format_table(["submission", "item", "expected", "got", "verdict"], rows))
         for student in sorted({r[0] for r in rows}):
@@ -100,5 +79,5 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, unsa
     if not_graded:
         print("not graded (recorded as 0): " + ", ".join(f"{s} ({p})" for s, p in sorted(not_graded.items())))
     print(f"submissions: {len(expected)}  items checked: {n_items}  "
-          f"false negatives: {fn}  false positives: {fp}  ({time.monotonic() - started:.0f} s, {len(shards)} workers)")
+          f"false negatives: {fn}  false positives: {len(rows) - fn}  ({time.monotonic() - started:.0f} s)")
     return 1 if rows else 0

@@ -6,14 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import check, demo, feedback, grading, release, reports
+from . import check, demo, feedback, grading, release, reports, scheduler
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
 
-def _grade(*, course, assignment, student=None, unsandboxed=False, cell_timeout=None, verbose=False):
-    statuses = grading.main(course=course, assignment=assignment, student=student, unsandboxed=unsandboxed,
-                            cell_timeout=cell_timeout, verbose=verbose)
+def _grade(*, course, assignment, student=None, workers=None, cluster=None, unsandboxed=False, cell_timeout=None,
+           verbose=False):
+    students = grading.students_to_grade(course, assignment, student)
+    statuses = scheduler.grade_class(course=course, assignment=assignment, students=students, workers=workers,
+                                     cluster=cluster, options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout),
+                                     verbose=verbose)
     reports.main(course=course, assignment=assignment, verbose=verbose)
     reports.print_statuses(statuses)
     return 3 if any(statuses.values()) else 0  # 3: the instructor must look at some submissions
@@ -38,6 +41,8 @@ def parser():
     command("release", release.main, "generate release/ from source/ (nbgrader generate_assignment)")
     grade = command("grade", _grade, "autograde submitted/ and write the grades table")
     grade.add_argument("--student", help="grade only this student")
+    grade.add_argument("--workers", type=int, help="parallel nbgrader processes (default: the machine's cores)")
+    grade.add_argument("--cluster", metavar="tcp://HOST:PORT", help="send the work to this Dask scheduler")
     grade.add_argument("--unsandboxed", action="store_true",
                        help="grade without bubblewrap: student code runs with your rights (trusted code only)")
     timeout_option(grade)

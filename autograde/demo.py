@@ -7,7 +7,7 @@ touched: autograde, feedback, grades table, summary.
 import shutil
 from pathlib import Path
 
-from . import feedback, grading, release, reports, sandbox, submissions
+from . import feedback, release, reports, sandbox, scheduler, submissions
 from .course import scratch_course
 
 SAMPLE_CLASS = Path(__file__).resolve().parent / "sample_class"
@@ -25,7 +25,8 @@ def main(*, course, assignment, verbose=False):
     print("3/5 自动评分（nbgrader autograde）" + ("，每个内核都在沙箱里…" if reason is None else "…"))
     if reason:  # the sample class is trusted code; a real class is not graded without the sandbox
         print(f"    注意：沙箱不可用（{reason}），示例班级在沙箱外评分。{sandbox.INSTALL_HINT}")
-    statuses = grading.main(course=demo, assignment=assignment, unsandboxed=reason is not None, verbose=verbose)
+    statuses = scheduler.grade_class(course=demo, assignment=assignment, students=demo.students(assignment),
+                                     options=dict(unsandboxed=reason is not None), verbose=verbose)
     reports.print_statuses(statuses)
     print("4/5 生成反馈（nbgrader generate_feedback）…")
     feedback.main(course=demo, assignment=assignment, verbose=verbose)

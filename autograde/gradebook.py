@@ -21,7 +21,12 @@ def course_settings(course):
 
 
 def _open(course):
+    import warnings
+
     from nbgrader.api import Gradebook  # slow import, only where a gradebook is read
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own autoflush noise
 
     db_url, course_id = course_settings(course)
     try:
@@ -72,4 +77,41 @@ def zero_auto_scores(course, assignment, student):
                 if grade.cell.cell_type == "code":
                     grade.auto_score = 0.0
                     grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def export_submission(course, assignment, student):
+    """What autograding recorded for one submission, as plain data (to move it to another gradebook)."""
+    with _open(course) as gb:
+        submission = gb.find_submission(assignment, student)
+        return {
+            "timestamp": submission.timestamp.isoformat() if submission.timestamp else None,
+            "notebooks": {nb.name: {
+                "flagged": nb.flagged,
+                "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+            } for nb in submission.notebooks},
+        }
+
+
+def import_submissions(course, assignment, exported):
+    """Write {student: export_submission(...)} into this course's gradebook, in one transaction.
+
+    The only place parallel grading writes grades, so concurrent workers never share a database."""
+    from datetime import datetime
+
+    with _open(course) as gb:
+        for student, data in exported.items():
+            gb.update_or_create_student(student)
+            timestamp = datetime.fromisoformat(data["timestamp"]) if data["timestamp"] else None
+            submission = gb.update_or_create_submission(assignment, student, **(
+                {"timestamp": timestamp} if timestamp else {}))
+            for notebook in submission.notebooks:
+                recorded = data["notebooks"].get(notebook.name)
+                for grade in notebook.grades:
+                    grade.auto_score, grade.needs_manual_grade = (
+                        recorded["grades"].get(grade.name, [0.0, False]) if recorded else [0.0, False])
+                for comment in notebook.comments:
+                    comment.auto_comment = recorded["comments"].get(comment.name) if recorded else None
+                notebook.flagged = recorded["flagged"] if recorded else False
         gb.db.commit()

@@ -36,8 +36,8 @@ def _failures(log, assignment):
     return failed
 
 
-def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=None, verbose=False):
-    """Autograde one student, or every submission; return {student: None if graded, else why not}."""
+def students_to_grade(course, assignment, student=None):
+    """Every student with a submission, or the one asked for; a clear error where there is none."""
     course.source_notebooks(assignment)  # a clear error for a missing assignment
     everyone = course.students(assignment)
     if not everyone:
@@ -45,6 +45,14 @@ def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=No
     if student is not None and student not in everyone:
         raise AutogradeError(f"No submission of {assignment} from student '{student}'.",
                              hint=f"Students with a submission: {', '.join(everyone)}.")
+    return [student] if student else everyone
+
+
+def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=None, verbose=False):
+    """Autograde one student, or every submission, in this course with one nbgrader process.
+
+    Returns {student: None if graded, else why not}."""
+    graded = students_to_grade(course, assignment, student)
     reason = sandbox.require(unsandboxed)
     args = ["autograde", assignment, "--force"] + (["--student", student] if student else [])
     if cell_timeout:
@@ -76,5 +84,5 @@ def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=No
             done.update(started)
     for name in failed:
         gradebook.zero_auto_scores(course, assignment, name)
-    return {name: failed.get(name) for name in ([student] if student else everyone)}
+    return {name: failed.get(name) for name in graded}
 

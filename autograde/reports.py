@@ -52,7 +52,44 @@ def print_statuses(statuses):
         print(f"{failed} submission(s) could not be graded: look at them, then grade again with --student.")
 
 
+def write_pictures(course, assignment):
+    """Two PNGs an instructor would rather look at than read: the class's score distribution, and per
+    item the share of students who lost points there. Returns their paths."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    items = [i for i in gradebook.items(course, assignment) if i.auto]
+    scores = gradebook.scores(course, assignment)
+    total = sum(i.max_score for i in items)
+    totals = [sum(got.get(i.grade_id) or 0.0 for i in items) for got in scores.values()]
+    lost = [100 * sum((got.get(i.grade_id) or 0.0) < i.max_score for got in scores.values()) / max(len(scores), 1)
+            for i in items]
+    course.reports.mkdir(parents=True, exist_ok=True)
+    distribution = course.reports / f"{assignment}-score-distribution.png"
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(totals, bins=range(0, int(total) + 2), color="tab:blue", edgecolor="white", align="left")
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set(xlabel=f"auto-graded score (max {total:g})", ylabel="students",
+           title=f"{assignment}: score distribution ({len(totals)} students)")
+    fig.tight_layout()
+    fig.savefig(distribution, dpi=120)
+    plt.close(fig)
+    per_item = course.reports / f"{assignment}-points-lost-per-item.png"
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(items) + 1.2))
+    ax.barh([i.grade_id.removesuffix("_test") for i in items][::-1], lost[::-1], color="tab:red")
+    ax.set(xlim=(0, 100), xlabel="students who lost points here (%)", title=f"{assignment}: where points were lost")
+    fig.tight_layout()
+    fig.savefig(per_item, dpi=120)
+    plt.close(fig)
+    return distribution, per_item
+
+
 def main(*, course, assignment, verbose=False):
     path = write_grades_csv(course, assignment)
+    pictures = write_pictures(course, assignment)
     print(summary_table(course, assignment))
     print(f"\nGrades table: {path.relative_to(course.root)}")
+    print("Pictures: " + ", ".join(str(p.relative_to(course.root)) for p in pictures))

@@ -1,5 +1,9 @@
 """The instructor's path with the real nbgrader: release, autograde, feedback, reports (`make demo`)."""
 import html
+import os
+import shutil
+import subprocess
+import sys
 import json
 import re
 from pathlib import Path
@@ -29,7 +33,8 @@ def hidden_test_lines():
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """`python -m autograde demo` in a fresh copy of the course (as `make demo` runs it)."""
-    copy = copy_course(tmp_path_factory.mktemp("demo") / "course")
+    copy = tmp_path_factory.mktemp("demo") / "course"
+    copy_course(copy)
     result = run_autograde("--course", copy, "demo")
     assert result.returncode == 0, result.stderr
     return Course(copy / "demo"), result
@@ -92,3 +97,17 @@ def test_grading_the_same_class_again_gives_identical_grades(demo):
     result = run_autograde("--course", course.root, "grade")
     assert result.returncode == 0, result.stderr
     assert gradebook.scores(course, "autograd") == before
+
+
+def test_parallel_grading_gives_what_plain_sequential_nbgrader_gives(demo, tmp_path):
+    course, _ = demo
+    root = tmp_path / "plain"
+    root.mkdir()
+    for name in ("nbgrader_config.py", "source", "submitted"):
+        source = course.root / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    plain = Course(root)
+    for args in (["generate_assignment", "autograd"], ["autograde", "autograd"]):  # nbgrader as it comes
+        subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=plain.root, check=True, capture_output=True,
+                       env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    assert gradebook.scores(plain, "autograd") == gradebook.scores(course, "autograd")
