@@ -3,7 +3,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
+CONDA_NAMES = {"pytorch": "torch", "psycopg2": "psycopg2-binary"}  # conda-forge name -> PyPI name
 
 
 def pip_pins():

@@ -111,3 +111,52 @@ def test_parallel_grading_gives_what_plain_sequential_nbgrader_gives(demo, tmp_p
         subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=plain.root, check=True, capture_output=True,
                        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
     assert gradebook.scores(plain, "autograd") == gradebook.scores(course, "autograd")
+
+
+@pytest.fixture
+def dask_cluster():
+    """A real Dask scheduler and two workers on loopback, stopped afterwards."""
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    dask = [str(Path(sys.executable).parent / "dask")]
+    processes = [subprocess.Popen(dask + ["scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                          "--dashboard-address", ":0"], env=env, stderr=subprocess.DEVNULL)]
+    processes += [subprocess.Popen(dask + ["worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                           "--dashboard-address", ":0"], env=env, stderr=subprocess.DEVNULL)
+                  for _ in range(2)]
+    from distributed import Client
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with Client(address, timeout="5s") as client:
+                if len(client.scheduler_info()["workers"]) == 2:
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "the Dask cluster did not come up"
+        time.sleep(1)
+    yield address
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
+
+
+def test_a_dask_cluster_grades_like_local_workers(demo, dask_cluster, tmp_path):
+    course, _ = demo
+    root = tmp_path / "cluster"
+    root.mkdir()
+    for name in ("nbgrader_config.py", "source", "submitted"):
+        source = course.root / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    result = run_autograde("--course", root, "grade", "--cluster", dask_cluster)
+    assert result.returncode == 0, result.stderr
+    assert gradebook.scores(Course(root), "autograd") == gradebook.scores(course, "autograd")
+    assert sorted(p.name for p in (root / "autograded").iterdir()) == course.students("autograd")
