@@ -89,6 +89,9 @@ def scratch_course(course, dest, assignment, verbose=False):
         shutil.rmtree(dest)
     (dest / "source").mkdir(parents=True)
     shutil.copy2(course.root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    with open(dest / "nbgrader_config.py", "a", encoding="utf-8") as config:  # whatever the class uses
+        config.write("\n# A scratch course always has its own SQLite gradebook.\n"
+                     "c.CourseDirectory.db_url = f\"sqlite:///{COURSE_ROOT / 'gradebook.db'}\"\n")
     shutil.copytree(course.source / assignment, dest / "source" / assignment,
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     scratch = Course(dest)
