@@ -10,7 +10,7 @@ ASSIGNMENT ?= autograd
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-quick lab release grade feedback report check clean
+.PHONY: help demo test test-quick lab release grade feedback report check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -42,8 +42,14 @@ grade: $(STAMP) ## autograde submitted/ and write reports/ (the class's grades)
 feedback: $(STAMP) ## feedback HTML for every graded student, in feedback/
 	$(BIN)/python -m autograde feedback $(ASSIGNMENT)
 
+report: $(STAMP) ## rewrite reports/ (grades table, pictures) from the gradebook
+	$(BIN)/python -m autograde report $(ASSIGNMENT)
+
 check: $(STAMP) ## grade the corpus of sample submissions and compare with their stated scores (~5 min)
 	$(BIN)/python -m autograde check $(ASSIGNMENT) --cases tests/corpus/cases
+
+bench: $(STAMP) ## plain nbgrader vs this tool on a synthetic class of 30, side by side (~10 min)
+	$(BIN)/python -m autograde bench $(ASSIGNMENT)
 
 clean: ## remove what demo, grading and tests wrote (keeps .venv/ and committed files)
 	rm -rf demo reports .pytest_cache

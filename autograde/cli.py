@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import bench as bench_module
 from . import check, demo, feedback, grading, release, reports, scheduler
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
@@ -49,6 +50,9 @@ def parser():
     command("feedback", feedback.main, "write feedback HTML for graded submissions")
     command("report", reports.main, "write reports/<assignment>-grades.csv and print a summary")
     command("demo", demo.main, "release, then grade the bundled sample class in demo/")
+    bench = command("bench", bench_module.main, "time plain nbgrader against this tool on a synthetic class")
+    bench.add_argument("--students", type=int, default=30, help="class size (default: 30, about 10 minutes)")
+    bench.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
     chk = command("check", check.main, "grade submissions with stated expected scores and report every difference")
     chk.add_argument("--cases", type=Path, help="folder of case files (*.toml) to build from the release")
     chk.add_argument("--submissions", type=Path, help="folder of <student>/<assignment>/ with <student>/expected.json")

@@ -1,0 +1,72 @@
+"""Benchmark: plain sequential `nbgrader autograde` against `python -m autograde grade`, same class, one run.
+
+The class is drawn from the sample submissions (every case file under the given folders,
+repeated to the size asked for). Prints both wall times, their ratio, the cost per
+submission, and the floor: a fresh kernel that only imports torch, numpy and matplotlib.
+"""
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import sandbox, scheduler, submissions
+from .course import REPO_ROOT, Course, nbgrader, scratch_course
+
+CASE_FOLDERS = [REPO_ROOT / "autograde" / "sample_class", REPO_ROOT / "tests" / "corpus" / "cases"]
+
+
+def _class(course, assignment, size):
+    cases = [case for folder in CASE_FOLDERS if folder.is_dir() for case in submissions.load_cases(folder)]
+    for index in range(size):
+        case = cases[index % len(cases)]
+        submissions.build(course, assignment, case, course.submitted / f"s{index:04d}_{case.name}"[:60])
+    return course.students(assignment)
+
+
+def _kernel_floor(repeats=3):
+    """Seconds for a fresh kernel to start, import torch, numpy and matplotlib, and shut down."""
+    from jupyter_client.manager import start_new_kernel
+
+    started = time.monotonic()
+    for _ in range(repeats):
+        manager, client = start_new_kernel(kernel_name="python3")
+        client.execute_interactive("import torch, numpy, matplotlib.pyplot", timeout=120)
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
+    return (time.monotonic() - started) / repeats
+
+
+def main(*, course, assignment, students=30, workers=None, verbose=False):
+    workers = workers or os.cpu_count()
+    with tempfile.TemporaryDirectory(prefix="autograde-bench-") as tmp:
+        plain = scratch_course(course, Path(tmp) / "plain", assignment, verbose=verbose)
+        ours = scratch_course(course, Path(tmp) / "ours", assignment, verbose=verbose)
+        names = _class(plain, assignment, students)
+        _class(ours, assignment, students)
+        notebooks = sum(len(list((plain.submitted / n / assignment).glob("*.ipynb"))) for n in names)
+        print(f"class: {len(names)} submissions, {notebooks} notebooks; machine: {os.cpu_count()} cores")
+
+        started = time.monotonic()
+        try:
+            nbgrader(plain, "autograde", assignment, verbose=verbose)
+        except Exception as err:  # noqa: BLE001  plain nbgrader exits 1 when one submission fails
+            print(f"  (plain nbgrader reported: {str(err)[:100]})")
+        plain_seconds = time.monotonic() - started
+        print(f"plain nbgrader autograde (sequential, no sandbox): {plain_seconds:7.1f} s")
+
+        reason = sandbox.problem()
+        started = time.monotonic()
+        scheduler.grade_class(course=ours, assignment=assignment, students=names, workers=workers,
+                              options=dict(unsandboxed=reason is not None), verbose=verbose)
+        ours_seconds = time.monotonic() - started
+        sandboxed = "sandboxed" if reason is None else f"NOT sandboxed: {reason}"
+        print(f"python -m autograde grade ({workers} workers, {sandboxed}): {ours_seconds:7.1f} s")
+
+    floor = _kernel_floor()
+    print(f"ratio: {plain_seconds / ours_seconds:.2f}x faster")
+    print(f"per submission: plain {plain_seconds / len(names):.1f} s, ours {ours_seconds / len(names):.1f} s "
+          f"(wall, {workers} workers)")
+    print(f"floor: a fresh kernel importing torch, numpy, matplotlib takes {floor:.1f} s; "
+          f"{notebooks} notebooks x floor / {workers} workers = {notebooks * floor / workers:.0f} s")
+    sys.stdout.flush()
