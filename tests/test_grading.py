@@ -91,10 +91,10 @@ def test_feedback_shows_the_hint_but_never_the_hidden_tests(demo):
     assert "是否忘了 x.grad.zero_()" in carol
 
 
-def test_grading_the_same_class_again_gives_identical_grades(demo):
+def test_grading_a_student_again_gives_identical_grades(demo):
     course, _ = demo
     before = gradebook.scores(course, "autograd")
-    result = run_autograde("--course", course.root, "grade")
+    result = run_autograde("--course", course.root, "grade", "--student", "carol_partial")
     assert result.returncode == 0, result.stderr
     assert gradebook.scores(course, "autograd") == before
 
