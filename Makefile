@@ -10,10 +10,10 @@ ASSIGNMENT ?= autograd
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-quick lab release grade feedback report check bench clean
+.PHONY: help demo test test-quick e2e lab release grade feedback report check bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "需要 $(PYTHON)（Python 3.11）：请先安装它，或用 make PYTHON=python3 …"; exit 1; }
@@ -29,6 +29,9 @@ test: $(STAMP) ## the whole test suite, as CI runs it (~10 min)
 
 test-quick: $(STAMP) ## the tests that need no full grading run (~1 min)
 	$(BIN)/python -m pytest -m "not slow"
+
+e2e: $(STAMP) ## browser tests: make lab in headless Chromium, as students and instructors use it (~3 min)
+	$(BIN)/python -m pytest tests/e2e
 
 lab: $(STAMP) ## JupyterLab on localhost for a student (token on)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
