@@ -48,6 +48,7 @@ TOLERANCES = {
 
 
 def fail(message):
+    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     raise _AssertionError(message)
 
 
@@ -89,6 +90,7 @@ def call(name, fn, *args, autograd=None, autograd_hint=""):
     autograd=True: the function must run backpropagation (backward or torch.autograd.grad, however written);
     autograd=False: it must not (an answer "by the formula"). autograd_hint is added to that message.
     """
+    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     if not callable(fn):
         fail(f"{name} 应是一个函数，实际是 {type(fn).__name__}。")
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), autograd_calls() as counter:
@@ -113,6 +115,7 @@ def call(name, fn, *args, autograd=None, autograd_hint=""):
 
 def expect_pair(name, result, names):
     """A function that returns two results: a tuple (or list) of length 2."""
+    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     if not _isinstance(result, (tuple, list)) or len(result) != 2:
         what = type(result).__name__ if not _isinstance(result, (tuple, list)) else f"{len(result)} 个结果"
         fail(f"{name} 应返回 ({names}) 两个结果组成的元组，实际返回 {what}：return 后面用逗号分开两个值。")
@@ -129,6 +132,7 @@ def inputs_1d(seed, sizes=(1, 5, 17), dtypes=(torch.float32, torch.float64)):
 
 def expect_tensor(name, got, *, shape, dtype=None):
     """Type → shape → dtype, each with its own message."""
+    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     if got is None:
         fail(f"{name} 应返回 torch.Tensor，实际返回 None：是否忘了 return，或者 backward 没有真正执行"
              "（要写 y.backward()，带括号），x.grad 还是 None？")
@@ -159,6 +163,7 @@ def _close(got, expected, rtol, atol):
 
 def expect_close(name, got, expected, *, hint="", rtol=None, atol=None):
     """Values match within the dtype's tolerance; the message never shows expected numbers."""
+    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     expect_tensor(name, got, shape=expected.shape)
     if not got.dtype.is_floating_point:
         fail(f"{name} 应是浮点张量，实际为 {got.dtype}：梯度和函数值都是浮点数，不要转换成整数。")
@@ -191,6 +196,7 @@ def diagnose(got, expected):
 
 def expect_raised_by_autograd(name, err, *, error_type, message_part, hint):
     """The error must be a real one: raised inside torch.autograd, with PyTorch's own message."""
+    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     if err is None:
         fail(f"{name} 应返回捕获到的异常对象，实际返回 None：要么没有抛出异常（检查是否真的做了会出错的那一步，"
              "例如没有先 sum()、第一次没有 retain_graph=True），要么 except 分支里忘了 return e。")
@@ -279,6 +285,7 @@ def autograd_calls():
 
 def as_float_tensor(name, value):
     """A result that may be a tensor, a numpy array, a list or a Python number, as a float64 tensor."""
+    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     try:
         return _as_tensor(np.asarray(value.detach() if _isinstance(value, _Tensor) else value, dtype=np.float64))
     except (TypeError, ValueError):
@@ -287,6 +294,7 @@ def as_float_tensor(name, value):
 
 def as_number(name, value):
     """A result that must be one number: a Python/numpy number, or a tensor/array with one element, as a float."""
+    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     if value is None:
         fail(f"{name} 应返回一个数（float），实际返回 None：是否忘了 return？")
     if _isinstance(value, (bool, np.bool_)) or (_isinstance(value, (_Tensor, np.ndarray)) and value.dtype in (torch.bool, np.bool_)):
