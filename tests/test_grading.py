@@ -99,14 +99,18 @@ def test_grading_a_student_again_gives_identical_grades(demo):
     assert gradebook.scores(course, "autograd") == before
 
 
-def test_parallel_grading_gives_what_plain_sequential_nbgrader_gives(demo, tmp_path):
-    course, _ = demo
-    root = tmp_path / "plain"
+def ungraded_copy(course, root):
+    """The same class, not graded yet: config, source and submissions only."""
     root.mkdir()
     for name in ("nbgrader_config.py", "source", "submitted"):
         source = course.root / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    plain = Course(root)
+    return Course(root)
+
+
+def test_parallel_grading_gives_what_plain_sequential_nbgrader_gives(demo, tmp_path):
+    course, _ = demo
+    plain = ungraded_copy(course, tmp_path / "plain")
     for args in (["generate_assignment", "autograd"], ["autograde", "autograd"]):  # nbgrader as it comes
         subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=plain.root, check=True, capture_output=True,
                        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
@@ -151,11 +155,7 @@ def dask_cluster():
 
 def test_a_dask_cluster_grades_like_local_workers(demo, dask_cluster, tmp_path):
     course, _ = demo
-    root = tmp_path / "cluster"
-    root.mkdir()
-    for name in ("nbgrader_config.py", "source", "submitted"):
-        source = course.root / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    root = ungraded_copy(course, tmp_path / "cluster").root
     result = run_autograde("--course", root, "grade", "--cluster", dask_cluster)
     assert result.returncode == 0, result.stderr
     assert gradebook.scores(Course(root), "autograd") == gradebook.scores(course, "autograd")
