@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from . import sandbox, scheduler, submissions
-from .course import REPO_ROOT, Course, nbgrader, scratch_course
+from .course import REPO_ROOT, nbgrader, scratch_course
 
 CASE_FOLDERS = [REPO_ROOT / "autograde" / "sample_class", REPO_ROOT / "tests" / "corpus" / "cases"]
 

@@ -4,7 +4,6 @@ Generates release/ from source/ in the course, then grades the sample class in a
 separate course folder (demo/, out of git) so that a real class's gradebook is never
 touched: autograde, feedback, grades table, summary.
 """
-import shutil
 from pathlib import Path
 
 from . import feedback, release, reports, sandbox, scheduler, submissions
@@ -33,7 +32,3 @@ def main(*, course, assignment, verbose=False):
     print("5/5 成绩表\n")
     reports.main(course=demo, assignment=assignment, verbose=verbose)
     print(f"\nEverything the demo wrote is in {demo.root.relative_to(course.root)}/ (delete it with `make clean`).")
-
-
-def remove(course):
-    shutil.rmtree(course.root / "demo", ignore_errors=True)
