@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import bench as bench_module
-from . import check, demo, feedback, grading, release, reports, scheduler
+from . import check, demo, feedback, grading, release, reports, sandbox, scheduler
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
@@ -20,6 +20,9 @@ def _grade(*, course, assignment, student=None, workers=None, cluster=None, unsa
                                      verbose=verbose)
     reports.main(course=course, assignment=assignment, verbose=verbose)
     reports.print_statuses(statuses)
+    reason = sandbox.problem() if unsandboxed else None
+    if reason:
+        print(f"All {len(statuses)} submission(s) ran WITHOUT the sandbox ({reason}), as --unsandboxed asked.")
     return 3 if any(statuses.values()) else 0  # 3: the instructor must look at some submissions
 
 
