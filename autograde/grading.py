@@ -6,9 +6,9 @@ from an earlier run, and its status says why. nbgrader stops the whole run on so
 tampered metadata; then the run goes on without that submission, so that one
 student can never keep the others from being graded.
 """
+import contextlib
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from . import gradebook, sandbox
@@ -57,14 +57,14 @@ def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=No
     args = ["autograde", assignment, "--force"] + (["--student", student] if student else [])
     if cell_timeout:
         args.append(f"--Execute.timeout={cell_timeout}")
-    with tempfile.TemporaryDirectory(prefix=sandbox.RUNTIME_PREFIX) as runtime_dir:
-        env = None
-        if reason is None:
-            extra_args, env = sandbox.nbgrader_options(sandbox.Limits(config=course.config()), runtime_dir)
-            args += extra_args
-        else:
-            print(f"warning: grading WITHOUT the sandbox ({reason}): student code runs with your rights.",
-                  file=sys.stderr)
+    if reason is None:
+        session = sandbox.grading_session(sandbox.Limits(config=course.config()))
+    else:
+        print(f"warning: grading WITHOUT the sandbox ({reason}): student code runs with your rights.",
+              file=sys.stderr)
+        session = contextlib.nullcontext(([], None))
+    with session as (extra_args, env):
+        args += extra_args
         failed, done = {}, set()
         while True:
             exclude = [f"--CourseDirectory.student_id_exclude={','.join(sorted(done))}"] if done else []

@@ -14,9 +14,11 @@ sandbox that
     notebook (with hidden tests), no source/, gradebook, other students or home;
   - is limited in memory, processes, file size and total time (see Limits).
 """
+import contextlib
 import json
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -27,7 +29,10 @@ from pathlib import Path
 from traitlets import Integer
 from traitlets.config import Configurable
 
+from . import zygote
+from .course import REPO_ROOT
 from .errors import AutogradeError
+from .launcher import SERVER_ENV
 
 KERNEL_NAME = "python3-sandboxed"
 JUPYTER_PATH = Path(__file__).resolve().parent / "jupyter"
@@ -61,20 +66,23 @@ def problem():
 
 
 RUNTIME_PREFIX = "autograde-runtime-"
+SERVER_PREFIX = "autograde-server-"
+SOCKET_NAME = "zygote.sock"
 
 
-def nbgrader_options(limits, runtime_dir):
-    """(extra nbgrader arguments, extra environment) that make nbgrader grade in the sandbox.
+@contextlib.contextmanager
+def grading_session(limits):
+    """(extra nbgrader arguments, extra environment) that make one nbgrader run grade in the sandbox,
+    valid while the run's kernel server lives.
 
-    runtime_dir, a folder made for this run (named RUNTIME_PREFIX…), receives the connection
-    files (jupyter_client puts them in TMPDIR) and the IPC sockets (an absolute `ip` prefix:
-    the default is relative to the working folder, which differs inside the sandbox)."""
-    if not Path(runtime_dir).name.startswith(RUNTIME_PREFIX):
-        raise ValueError(f"runtime folder must be named {RUNTIME_PREFIX}…: {runtime_dir}")
-    args = [f"--Execute.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
-            f"--KernelManager.ip={Path(runtime_dir) / 'kernel-ipc'}"]
-    env = {"JUPYTER_PATH": str(JUPYTER_PATH), "TMPDIR": str(runtime_dir), LIMITS_ENV: limits.as_env()}
-    return args, env
+    The run's runtime folder (named RUNTIME_PREFIX…) receives the client's connection files
+    (jupyter_client puts them in TMPDIR) and the kernels' IPC sockets (an absolute `ip` prefix)."""
+    with tempfile.TemporaryDirectory(prefix=RUNTIME_PREFIX) as runtime_dir:
+        args = [f"--Execute.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
+                f"--KernelManager.ip={Path(runtime_dir) / 'kernel-ipc'}"]
+        env = {"JUPYTER_PATH": str(JUPYTER_PATH), "TMPDIR": runtime_dir}
+        with kernel_server(limits, runtime_dir) as server_env:
+            yield args, {**env, **server_env}
 
 
 def _system_mounts():
@@ -110,37 +118,27 @@ def _unstage(staging):
         pass  # still mounted: it goes away with this launcher's mount namespace
 
 
-def bwrap_command(mounts, connection_file, workdir):
-    """The bubblewrap command line that starts ipykernel for this connection file."""
+def bwrap_command(mounts, limits):
+    """The bubblewrap command line that starts the kernel server (autograde/zygote.py) in the sandbox."""
     return [
         "bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
         "--die-with-parent", "--new-session",
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", zygote.WORKDIR,
         *_system_mounts(), *mounts,
-        "--chdir", workdir,
+        "--chdir", zygote.WORKDIR,
         "--clearenv",  # nothing of the grader's environment (database URLs, tokens) reaches student code
         "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "MPLBACKEND", "agg",
         "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONNOUSERSITE", "1",
         "--setenv", "NBGRADER_EXECUTION", "autograde",
-        sys.executable, "-m", "ipykernel_launcher", "-f", connection_file,
+        sys.executable, f"{zygote.SERVER_DIR}/zygote.py", f"{zygote.SERVER_DIR}/{SOCKET_NAME}", json.dumps(limits),
     ]
 
 
-def _private_copy(workdir, private_root):
-    """Copy the working folder's files, but no notebook: those hold the hidden tests."""
-    target = private_root / "work"
-    shutil.copytree(workdir, target, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-    return target
-
-
 def _limit(limits, uid):
-    """Run in the child before exec: drop to an unprivileged user (when root) and set the limits."""
+    """Run in the child before exec: drop to an unprivileged user (when root) and limit its processes."""
     def apply():
-        mb = 1 << 20
-        resource.setrlimit(resource.RLIMIT_AS, (limits["memory_mb"] * mb,) * 2)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_mb"] * mb,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if uid is not None:
             os.setgroups([])
@@ -154,36 +152,32 @@ def _limit(limits, uid):
     return apply
 
 
+def _check_folder(path, prefix):
+    if not Path(path).name.startswith(prefix):
+        sys.exit(f"autograde.sandbox: {path} is not a {prefix}… folder made for this grading run: "
+                 "grade through `python -m autograde grade`.")
+    return str(Path(path).resolve())
+
+
 def main(argv=None):
-    """Kernel launcher: python -m autograde.sandbox CONNECTION_FILE (started by jupyter_client)."""
+    """The sandboxed kernel server: python -m autograde.sandbox SERVER_DIR RUNTIME_DIR (see kernel_server)."""
     argv = sys.argv[1:] if argv is None else argv
     if os.geteuid() == 0 and os.environ.get(_STAGE_ENV) != "private-mounts":
         # Root: go on in a private mount namespace (same process), where _stage can bind-mount freely.
         os.environ[_STAGE_ENV] = "private-mounts"
         os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--",
                               sys.executable, "-m", "autograde.sandbox", *argv])
-    connection_file = os.path.abspath(argv[0])
-    runtime_dir = os.path.dirname(connection_file)
-    if not os.path.basename(runtime_dir).startswith(RUNTIME_PREFIX):
-        sys.exit(f"autograde.sandbox: the connection file must lie in a {RUNTIME_PREFIX}… folder made for "
-                 f"this grading run, not in {runtime_dir}: run the kernel through `python -m autograde grade`.")
+    server_dir = _check_folder(argv[0], SERVER_PREFIX)
+    runtime_dir = _check_folder(argv[1], RUNTIME_PREFIX)
     limits = json.loads(os.environ.get(LIMITS_ENV) or Limits().as_env())
-    workdir = os.getcwd()
-    private_root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=runtime_dir))
-    staged = []
-    private_conn = private_root / "connection.json"
-    shutil.copy(connection_file, private_conn)  # the client's own copy is readable by root only
-    private_workdir = _private_copy(workdir, private_root)
-    mounts = ["--bind", runtime_dir, runtime_dir,  # ipykernel creates its IPC sockets here
-              "--ro-bind", str(private_conn), connection_file,
-              "--bind", str(private_workdir), workdir]
-    uid = None
+    mounts = ["--bind", runtime_dir, zygote.RUNTIME_DIR, "--bind", server_dir, zygote.SERVER_DIR]
+    staged, uid = [], None
     try:
         if os.geteuid() == 0:
             uid = 61000 + os.getpid() % 4000  # the sandbox's own host user
-            for path in [private_root, *private_root.rglob("*")]:
+            for path in [Path(server_dir), *Path(server_dir).iterdir()]:
                 os.chown(path, uid, uid, follow_symlinks=False)
-            os.chmod(runtime_dir, 0o1733)  # the kernel may add its sockets, not list others' files
+            os.chmod(runtime_dir, 0o1733)  # kernels may add their sockets, not list others' files
         for prefix in sorted({sys.prefix, sys.base_prefix}):  # the Python environment
             if not prefix.startswith(("/usr/", "/opt/")):
                 source = prefix
@@ -192,18 +186,54 @@ def main(argv=None):
                     staged[-1].chmod(0o755)
                     source = _stage(prefix, staged[-1] / "prefix")
                 mounts = ["--ro-bind", source, prefix] + mounts
-        child = subprocess.Popen(bwrap_command(mounts, connection_file, workdir), preexec_fn=_limit(limits, uid))
+        child = subprocess.Popen(bwrap_command(mounts, limits), preexec_fn=_limit(limits, uid))
         signal.signal(signal.SIGTERM, lambda *_: child.kill())
-        try:
-            return child.wait(timeout=limits["notebook_seconds"])
-        except subprocess.TimeoutExpired:
-            child.kill()
-            return child.wait()
+        return child.wait()
     finally:
         for folder in staged:
             _unstage(folder / "prefix")
             _unstage(folder)
-        shutil.rmtree(private_root, ignore_errors=True)  # holds no mount point: staging lies apart
+
+
+@contextlib.contextmanager
+def kernel_server(limits, runtime_dir, ready_seconds=120):
+    """Start the sandboxed kernel server for one grading run; yields the environment nbgrader needs.
+
+    The server imports torch once and forks every kernel of the run from there (autograde/zygote.py):
+    the kernelspec's launcher (autograde/launcher.py) finds it through SERVER_ENV."""
+    server_dir = Path(tempfile.mkdtemp(prefix=SERVER_PREFIX, dir=Path(runtime_dir).parent))
+    try:
+        shutil.copy(Path(zygote.__file__), server_dir / "zygote.py")
+        env = {**os.environ, LIMITS_ENV: limits.as_env(),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+        server = subprocess.Popen([sys.executable, "-m", "autograde.sandbox", str(server_dir), str(runtime_dir)],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _wait_until_ready(server, ready_seconds)
+            yield {SERVER_ENV: str(server_dir / SOCKET_NAME)}
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+            server.stdout.close()
+            server.stderr.close()
+    finally:
+        shutil.rmtree(server_dir, ignore_errors=True)  # holds no mount point: those live in the server's namespace
+
+
+def _wait_until_ready(server, seconds):
+    ready, _, _ = select.select([server.stdout], [], [], seconds)
+    line = server.stdout.readline() if ready else b""
+    if line.strip() != b"ready":
+        server.kill()
+        server.wait()
+        why = server.stderr.read().decode(errors="replace").strip().splitlines()
+        raise AutogradeError("The sandboxed kernel server did not start: "
+                             + (why[-1] if why else f"no answer within {seconds} s") + ".",
+                             hint="Run `python -m autograde grade -v`, or grade with --unsandboxed (trusted code only).")
 
 
 def require(unsandboxed):

@@ -13,41 +13,59 @@ from conftest import REPO
 pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")
 
 
+@pytest.fixture(scope="module")
+def server():
+    """One sandboxed kernel server, as one grading run has: every kernel of this module is forked from it."""
+    with sandbox.grading_session(sandbox.Limits(notebook_seconds=15)) as (args, env):
+        yield Path(env["TMPDIR"]), env
+
+
 @pytest.fixture
-def kernel(tmp_path, monkeypatch):
-    """Start a sandboxed kernel exactly as grading does; yields run(code) -> (stdout text, error or None)."""
+def start_kernel(server, tmp_path, monkeypatch):
+    """Start sandboxed kernels exactly as grading does; start_kernel() -> run(code) -> (stdout text, error or None)."""
+    runtime, env = server
     workdir = tmp_path / "autograded" / "alice" / "autograd"
     workdir.mkdir(parents=True)
     (workdir / "01_basics.ipynb").write_text("{\"hidden\": \"tests\"}")
     (workdir / "autograd_checks.py").write_text("CHECKS = True\n")
-    runtime = Path(tempfile.mkdtemp(prefix=sandbox.RUNTIME_PREFIX))
-    limits = sandbox.Limits(notebook_seconds=15)
-    args, env = sandbox.nbgrader_options(limits, runtime)
     for key, value in {**env, "PYTHONPATH": str(REPO), "AUTOGRADE_DB_URL": "postgresql://grader:secret@db/x"}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(tempfile, "tempdir", str(runtime))
-    manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=str(runtime / "kernel-ipc"))
-    manager.start_kernel(cwd=str(workdir))
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=30)
+    started = []
 
-    def run(code, timeout=30):
-        chunks = []
-        reply = client.execute_interactive(code, timeout=timeout, output_hook=lambda m: chunks.append(
-            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
-        error = None if reply["content"]["status"] == "ok" else reply["content"].get("ename")
-        return "".join(chunks), error
+    def start():
+        manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=str(runtime / "kernel-ipc"))
+        manager.start_kernel(cwd=str(workdir))
+        client = manager.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=30)
+        started.append((manager, client))
 
-    run.client, run.manager = client, manager
-    yield run
-    client.stop_channels()
-    manager.shutdown_kernel(now=False)  # as nbclient does after the last cell
-    assert not manager.is_alive()
-    assert list(runtime.iterdir()) == [], "the sandbox left files in the runtime folder"
-    runtime.rmdir()
+        def run(code, timeout=30):
+            chunks = []
+            reply = client.execute_interactive(code, timeout=timeout, output_hook=lambda m: chunks.append(
+                m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+            error = None if reply["content"]["status"] == "ok" else reply["content"].get("ename")
+            return "".join(chunks), error
+
+        run.client, run.manager = client, manager
+        return run
+
+    yield start
+    for manager, client in started:
+        client.stop_channels()
+        if manager.has_kernel:  # not yet shut down by the test
+            manager.shutdown_kernel(now=False)  # as nbclient does after the last cell
+        assert not manager.is_alive()
+    leftovers = [p.name for p in runtime.iterdir() if not p.name.startswith("stage-")]
+    assert leftovers == [], "the sandbox left files in the runtime folder"
     assert sorted(p.name for p in workdir.iterdir()) == ["01_basics.ipynb", "autograd_checks.py"], \
         "the student's writes must stay in the private copy"
+
+
+@pytest.fixture
+def kernel(start_kernel):
+    return start_kernel()
 
 
 def test_runs_as_an_unprivileged_user_without_capabilities(kernel):
@@ -116,3 +134,24 @@ def test_kernel_is_killed_after_the_notebook_time_limit(kernel):
     while kernel.manager.is_alive() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not kernel.manager.is_alive()
+
+
+def test_kernels_from_one_server_share_nothing(start_kernel):
+    """Kernels of one run are forked from one server: what a kernel leaves behind must die with it."""
+    first = start_kernel()
+    out, _ = first("import os, subprocess, numpy\n"
+                   "subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+                   "if os.fork() == 0:\n    os.setsid()\n    os.execvp('sleep', ['sleep', '300'])\n"
+                   "open('/tmp/left-behind', 'w').write('x'); open('left-behind.txt', 'w').write('x')\n"
+                   "print(os.getpid(), numpy.random.randint(1 << 30), os.listdir('/grading/server'))")
+    pid, first_random, server_files = out.split(maxsplit=2)
+    assert pid == "1" and server_files.strip() == "[]"  # PID 1 of its own namespace; the server's socket hidden
+    first.client.stop_channels()
+    first.manager.shutdown_kernel(now=False)
+    second = start_kernel()
+    out, _ = second("import os, numpy\n"
+                    "print(sorted(p for p in os.listdir('/proc') if p.isdigit()), os.path.exists('/tmp/left-behind'),"
+                    " os.path.exists('left-behind.txt'), numpy.random.randint(1 << 30))")
+    processes, tmp_file, work_file, second_random = out.rsplit(maxsplit=3)
+    assert processes == "['1']" and tmp_file == "False" and work_file == "False"
+    assert second_random != first_random  # each kernel seeds numpy afresh, as a new process would
