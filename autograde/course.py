@@ -53,18 +53,25 @@ class Course:
         return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())
 
 
-def nbgrader(course, *args, env=None, verbose=False):
-    """Run one nbgrader command in the course root; its log is returned, or raised as an AutogradeError."""
+def nbgrader(course, *args, env=None, verbose=False, on_line=None):
+    """Run one nbgrader command in the course root; its log is returned, or raised as an AutogradeError.
+
+    on_line, if given, sees each line of the log as nbgrader writes it."""
     env = {**os.environ, **(env or {})}
     bin_dir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` by name when it creates a gradebook
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course.root, env=env,
-                            capture_output=True, text=True)
-    log = result.stdout + result.stderr
+    lines = []
+    with subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course.root, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, errors="replace") as process:
+        for line in process.stdout:
+            lines.append(line)
+            if on_line:
+                on_line(line)
+    log = "".join(lines)
     if verbose:
         sys.stderr.write(log)
-    if result.returncode != 0:
+    if process.returncode != 0:
         raise AutogradeError(f"nbgrader {args[0]} failed: {_cause(log)}",
                              hint="Run again with -v to see nbgrader's log.", log=log)
     return log
@@ -80,8 +87,9 @@ def _cause(log):
     return cause[:300] + ("…" if len(cause) > 300 else "")
 
 
-def scratch_course(course, dest, assignment, verbose=False):
-    """A fresh course in dest with this course's config and one assignment, released and in its gradebook."""
+def scratch_course(course, dest, assignment, verbose=False, generate=True):
+    """A fresh course in dest with this course's config and one assignment's source; generate: released
+    and recorded in its gradebook too (nbgrader generate_assignment)."""
     import shutil
 
     dest = Path(dest)
@@ -95,5 +103,6 @@ def scratch_course(course, dest, assignment, verbose=False):
     shutil.copytree(course.source / assignment, dest / "source" / assignment,
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     scratch = Course(dest)
-    nbgrader(scratch, "generate_assignment", assignment, "--force", verbose=verbose)
+    if generate:
+        nbgrader(scratch, "generate_assignment", assignment, "--force", verbose=verbose)
     return scratch

@@ -20,14 +20,27 @@ def course_settings(course):
     return config.CourseDirectory.db_url, config.CourseDirectory.course_id
 
 
+def schema_version():
+    """The gradebook schema's version (alembic head) of the installed nbgrader."""
+    import os
+
+    import nbgrader
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(os.path.join(os.path.dirname(nbgrader.__file__), "alembic")).get_current_head()
+
+
 def _open(course):
     import warnings
 
-    from nbgrader.api import Gradebook  # slow import, only where a gradebook is read
+    import nbgrader.api  # slow import, only where a gradebook is read
     from sqlalchemy.exc import SAWarning
 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own autoflush noise
-
+    # Creating a gradebook, nbgrader asks the `alembic` command (a new Python process, ~2 s) for the
+    # schema version; alembic's API gives the same answer here (tests/test_grading.py compares them).
+    nbgrader.api.get_alembic_version = schema_version
+    Gradebook = nbgrader.api.Gradebook
     db_url, course_id = course_settings(course)
     try:
         return Gradebook(db_url, course_id)
@@ -61,6 +74,33 @@ def scores(course, assignment):
                 for notebook in submission.notebooks for grade in notebook.grades
             }
         return result
+
+
+def export_assignment(course, assignment):
+    """The assignment as nbgrader's gradebook knows it (notebooks and their cells), as plain data: all a
+    gradebook needs to autograde submissions of it, without any student or grade."""
+    with _open(course) as gb:
+        found = gb.find_assignment(assignment)
+        return {"duedate": found.duedate, "notebooks": [{
+            "name": nb.name, "kernelspec": nb.kernelspec,
+            "grade_cells": [{"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type} for c in nb.grade_cells],
+            "task_cells": [{"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type} for c in nb.task_cells],
+            "solution_cells": [{"name": c.name} for c in nb.solution_cells],
+            "source_cells": [{"name": c.name, "cell_type": c.cell_type, "locked": c.locked, "source": c.source,
+                              "checksum": c.checksum} for c in nb.source_cells],
+        } for nb in found.notebooks]}
+
+
+def import_assignment(course, assignment, exported):
+    """Record export_assignment(...) in this course's gradebook (what generate_assignment would record)."""
+    with _open(course) as gb:
+        gb.update_or_create_assignment(assignment, duedate=exported["duedate"])
+        for nb in exported["notebooks"]:
+            gb.update_or_create_notebook(nb["name"], assignment, kernelspec=nb["kernelspec"])
+            for kind in ("grade_cells", "task_cells", "solution_cells", "source_cells"):
+                create = getattr(gb, f"update_or_create_{kind[:-1]}")
+                for cell in nb[kind]:
+                    create(cell["name"], nb["name"], assignment, **{k: v for k, v in cell.items() if k != "name"})
 
 
 def zero_auto_scores(course, assignment, student):

@@ -48,9 +48,10 @@ def students_to_grade(course, assignment, student=None):
     return [student] if student else everyone
 
 
-def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=None, verbose=False):
+def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=None, verbose=False, on_started=None):
     """Autograde one student, or every submission, in this course with one nbgrader process.
 
+    on_started(student), if given, is called as nbgrader starts on each submission.
     Returns {student: None if graded, else why not}."""
     graded = students_to_grade(course, assignment, student)
     reason = sandbox.require(unsandboxed)
@@ -63,13 +64,19 @@ def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=No
         print(f"warning: grading WITHOUT the sandbox ({reason}): student code runs with your rights.",
               file=sys.stderr)
         session = contextlib.nullcontext(([], None))
+
+    def watch(line):
+        started = _STARTED.search(line)
+        if started and on_started:
+            on_started(started["student"])
+
     with session as (extra_args, env):
         args += extra_args
         failed, done = {}, set()
         while True:
             exclude = [f"--CourseDirectory.student_id_exclude={','.join(sorted(done))}"] if done else []
             try:
-                nbgrader_log = nbgrader(course, *args, *exclude, env=env, verbose=verbose)
+                nbgrader_log = nbgrader(course, *args, *exclude, env=env, verbose=verbose, on_line=watch)
                 error = None
             except AutogradeError as err:  # nbgrader exits non-zero if any submission failed
                 nbgrader_log, error = err.log, err

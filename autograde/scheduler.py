@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -32,7 +33,7 @@ def unpack(files, folder):
         target.write_bytes(data)
 
 
-def grade_batch(course_files, assignment, submissions, options):
+def grade_batch(course_files, assignment, submissions, options, on_started=None):
     """Grade some submissions in a private course made from course_files; runs on any worker.
 
     Returns {student: {"status", "grades", "autograded"}} with autograded notebooks as bytes."""
@@ -41,7 +42,7 @@ def grade_batch(course_files, assignment, submissions, options):
         for student, files in submissions.items():
             unpack(files, Path(tmp) / "submitted" / student / assignment)
         course = Course(Path(tmp))
-        statuses = grading.main(course=course, assignment=assignment, **options)
+        statuses = grading.main(course=course, assignment=assignment, on_started=on_started, **options)
         return {student: {"status": statuses[student],
                           "grades": gradebook.export_submission(course, assignment, student),
                           "autograded": pack(course.autograded / student / assignment)
@@ -49,10 +50,14 @@ def grade_batch(course_files, assignment, submissions, options):
                 for student in submissions}
 
 
+MAX_BATCH = 25
+
+
 def _batches(students, workers):
-    # Each batch pays one nbgrader start (~3 s) against ~10 s a submission: a few batches a worker
-    # balance the load and move the progress bar without paying that start too often.
-    size = max(1, min(8, math.ceil(len(students) / (workers * 3))))
+    # Each batch pays one nbgrader start and one kernel server start (~4 s of CPU together) against
+    # ~1.5 s a submission: one batch a worker, unless batches grow so large that an interruption would
+    # throw away much work (grades are written as each batch comes back).
+    size = max(1, min(MAX_BATCH, math.ceil(len(students) / workers)))
     return [students[i:i + size] for i in range(0, len(students), size)]
 
 
@@ -61,9 +66,16 @@ class Progress:
 
     def __init__(self, total, stream=sys.stdout):
         self.total, self.done, self.started, self.stream = total, 0, time.monotonic(), stream
+        self.lock = threading.Lock()
 
     def advance(self, count):
-        self.done += count
+        with self.lock:
+            self._advance(count)
+
+    def _advance(self, count):
+        if count <= 0 or self.done == self.total:
+            return
+        self.done = min(self.total, self.done + count)
         elapsed = time.monotonic() - self.started
         rate = self.done / elapsed if elapsed else 0.0
         eta = (self.total - self.done) / rate if rate else float("nan")
@@ -84,10 +96,13 @@ def _ensure_assignment(course, assignment, verbose):
 
 
 def base_files(course, assignment, verbose=False):
-    """What every batch starts from: config, source, release and a gradebook that knows the assignment
-    but no student (the class's own gradebook stays here)."""
+    """What every batch starts from: config, source and a gradebook that knows the assignment as the
+    class's gradebook does, but no student (the class's own gradebook stays here)."""
+    structure = gradebook.export_assignment(course, assignment)
     with tempfile.TemporaryDirectory(prefix="autograde-base-") as tmp:
-        return pack(scratch_course(course, Path(tmp) / "course", assignment, verbose=verbose).root)
+        base = scratch_course(course, Path(tmp) / "course", assignment, generate=False)
+        gradebook.import_assignment(base, assignment, structure)
+        return pack(base.root)
 
 
 def grade_class(*, course, assignment, students, workers=None, cluster=None, options=None, base=None, verbose=False):
@@ -103,10 +118,10 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
     progress = Progress(len(students))
     results = {}
 
-    def collect(batch_result):
+    def collect(batch_result, already_counted=0):
         results.update(batch_result)
         _write(course, assignment, batch_result)
-        progress.advance(len(batch_result))
+        progress.advance(len(batch_result) - already_counted)
 
     if cluster:
         from distributed import Client, as_completed as dask_completed
@@ -118,11 +133,21 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
             for future in dask_completed(futures):
                 collect(future.result())
     else:
+        def grade_here(batch):
+            """One batch in a thread of this process; the bar moves as each submission is finished."""
+            started = []
+
+            def on_started(student):
+                if started:
+                    progress.advance(1)  # nbgrader finished the one before
+                started.append(student)
+
+            result = grade_batch(course_files, assignment, {s: submissions[s] for s in batch}, options, on_started)
+            return result, max(0, len(started) - 1)
+
         with ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(grade_batch, course_files, assignment, {s: submissions[s] for s in batch},
-                                   options) for batch in batches]
-            for future in as_completed(futures):
-                collect(future.result())
+            for future in as_completed([pool.submit(grade_here, batch) for batch in batches]):
+                collect(*future.result())
     return {student: results[student]["status"] for student in students}
 
 
