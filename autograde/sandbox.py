@@ -79,6 +79,8 @@ def grading_session(limits):
     (jupyter_client puts them in TMPDIR) and the kernels' IPC sockets (an absolute `ip` prefix)."""
     with tempfile.TemporaryDirectory(prefix=RUNTIME_PREFIX) as runtime_dir:
         args = [f"--Execute.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
+                "--Execute.shutdown_kernel=immediate",  # the kernel has nothing to save: end it at once
+                "--Execute.kernel_manager_class=autograde.client.GradingKernelManager",
                 f"--KernelManager.ip={Path(runtime_dir) / 'kernel-ipc'}"]
         env = {"JUPYTER_PATH": str(JUPYTER_PATH), "TMPDIR": runtime_dir}
         with kernel_server(limits, runtime_dir) as server_env:
@@ -132,6 +134,8 @@ def bwrap_command(mounts, limits):
         "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "MPLBACKEND", "agg",
         "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONNOUSERSITE", "1",
         "--setenv", "NBGRADER_EXECUTION", "autograde",
+        # one thread a kernel: the run's workers already use every core, and idle OpenMP threads spin
+        "--setenv", "OMP_NUM_THREADS", "1",
         sys.executable, f"{zygote.SERVER_DIR}/zygote.py", f"{zygote.SERVER_DIR}/{SOCKET_NAME}", json.dumps(limits),
     ]
 

@@ -61,19 +61,26 @@ def _write(path, text):
 
 def _warm_up():
     """Import what every kernel imports, and run the lazy first-use code of autograd and plotting."""
-    import ipykernel.ipkernel  # noqa: F401
-    import ipykernel.kernelapp  # noqa: F401
+    import importlib
+    import threading
+
+    for module in ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+                   "IPython.core.history", "pdb", "pydoc", "sqlite3", "mimetypes"):
+        importlib.import_module(module)
     import matplotlib.pyplot as plt
     import numpy  # noqa: F401
     import torch
 
     x = torch.arange(3.0, requires_grad=True)
     (x * x).sum().backward()
+    (x * x).backward(torch.ones(3))  # a non-scalar backward imports sympy (~0.4 s)
     torch.autograd.grad((x ** 3).sum(), x, create_graph=True)[0].sum().backward()
     figure = plt.figure()
     plt.plot([0, 1], [0, 1], label="warm")
     plt.legend()
     plt.close(figure)
+    if threading.active_count() != 1:  # forking a process with threads would copy their locks mid-use
+        raise RuntimeError(f"warming up started threads: {threading.enumerate()}")
 
 
 def serve(socket_path, limits):

@@ -1,0 +1,51 @@
+"""The kernel client nbgrader uses while grading (set by sandbox.grading_session).
+
+jupyter_client's wait_for_ready, once the kernel has answered, waits until IOPub has been
+quiet for 0.2 s, to drop messages left over from the start. nbclient matches every message
+to the request it answers, so nothing needs dropping; the wait is idle time, paid once a
+notebook. This client stops waiting as soon as the kernel has answered kernel_info and
+IOPub is seen to be connected (the check jupyter_client makes first).
+"""
+import time
+from queue import Empty
+
+import zmq
+
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName, Type
+
+
+class ReadyAtOnceKernelClient(AsyncKernelClient):
+
+    def start_channels(self, *args, **kwargs):
+        # The channels connect before the kernel has bound its sockets; ZeroMQ then retries every
+        # 100 ms by default. Retry every 5 ms: the sockets are local files.
+        self.context.setsockopt(zmq.RECONNECT_IVL, 5)
+        super().start_channels(*args, **kwargs)
+
+    async def wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.2)  # IOPub delivers: connected
+                except Empty:
+                    pass  # not yet subscribed: ask again
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+
+class GradingKernelManager(AsyncKernelManager):
+    client_class = DottedObjectName("autograde.client.ReadyAtOnceKernelClient")
+    client_factory = Type(klass=ReadyAtOnceKernelClient)
