@@ -37,7 +37,7 @@ def _kernel_floor(repeats=3):
     return (time.monotonic() - started) / repeats
 
 
-def main(*, course, assignment, students=30, workers=None, verbose=False):
+def main(*, course, assignment, students=120, workers=None, verbose=False):
     workers = workers or os.cpu_count()
     with tempfile.TemporaryDirectory(prefix="autograde-bench-") as tmp:
         plain = scratch_course(course, Path(tmp) / "plain", assignment, verbose=verbose)

@@ -50,7 +50,7 @@ def grade_batch(course_files, assignment, submissions, options, on_started=None)
                 for student in submissions}
 
 
-MAX_BATCH = 25
+MAX_BATCH = 50
 
 
 def _batches(students, workers):
