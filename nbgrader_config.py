@@ -41,7 +41,7 @@ c.GenerateFeedback.preprocessors = [
 # runs every kernel under bubblewrap). A notebook over its wall time is killed and scores 0.
 c.Limits.notebook_seconds = 300
 c.Limits.memory_mb = 4096  # address space; importing torch takes about 1.5 GB of it
-c.Limits.processes = 256  # processes and threads
+c.Limits.processes = 256  # processes and threads of the sandbox: the kernel server and the kernel it runs
 c.Limits.file_mb = 64
 # Output kept per cell in the graded notebook (the rest is cut), so 50 MB of prints stay harmless.
 c.LimitOutput.max_lines = 1000

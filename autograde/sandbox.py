@@ -1,18 +1,20 @@
-"""Run each grading kernel inside bubblewrap, with resource limits.
+"""Run every grading kernel inside bubblewrap, with resource limits.
 
-nbgrader starts kernels by kernelspec. While grading, the course's tool points it at
-the kernelspec `python3-sandboxed` (autograde/jupyter/kernels/), whose command is
-`python -m autograde.sandbox {connection_file}`: this module. It starts ipykernel in a
-sandbox that
+nbgrader starts kernels by kernelspec. While grading, the course's tool points it at the
+kernelspec `python3-sandboxed` (autograde/jupyter/kernels/), whose command is
+autograde/launcher.py. For each grading run (one nbgrader process), kernel_server()
+starts a kernel server (autograde/zygote.py) in a bubblewrap sandbox that
   - runs as an unprivileged user with no capabilities (a distinct host uid when
     started as root, so that a `mount -o remount,rw /` or a fork bomb gets nowhere);
-  - has its own user, PID, network, IPC and UTS namespaces: no network at all (the
-    kernel talks to nbgrader over IPC-transport sockets in the runtime folder), and
-    dies with its parent;
-  - sees the system and the Python environment read-only, a fresh /tmp, and a private
-    writable copy of the submission's non-notebook files as its working folder: no
-    notebook (with hidden tests), no source/, gradebook, other students or home;
-  - is limited in memory, processes, file size and total time (see Limits).
+  - has its own user, PID, network, IPC and UTS namespaces: no network at all (kernels
+    talk to nbgrader over IPC-transport sockets in the run's runtime folder), and dies
+    with its parent;
+  - sees the system and the Python environment read-only, and nothing of the course:
+    no notebook (with hidden tests), no source/, gradebook, other students or home;
+  - has its environment cleared and its processes limited (see Limits).
+The server imports torch once and forks each notebook's kernel into namespaces of its own,
+with a fresh /tmp and a private copy of the submission's non-notebook files (zygote.py says
+how); this module only builds the sandbox around it.
 """
 import contextlib
 import json
@@ -47,7 +49,7 @@ class Limits(Configurable):
 
     notebook_seconds = Integer(300, help="Wall time for a whole notebook; then the kernel is killed.").tag(config=True)
     memory_mb = Integer(4096, help="Address space of each process in the sandbox (torch needs ~1.5 GB).").tag(config=True)
-    processes = Integer(256, help="Processes and threads of the sandbox's user (torch starts a few threads).").tag(config=True)
+    processes = Integer(256, help="Processes and threads of the sandbox (kernel server and current kernel).").tag(config=True)
     file_mb = Integer(64, help="Largest file the sandbox may write.").tag(config=True)
 
     def as_env(self):
@@ -216,27 +218,35 @@ def kernel_server(limits, runtime_dir, ready_seconds=120):
             _wait_until_ready(server, ready_seconds)
             yield {SERVER_ENV: str(server_dir / SOCKET_NAME)}
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            _stop(server)
             server.stdout.close()
             server.stderr.close()
     finally:
         shutil.rmtree(server_dir, ignore_errors=True)  # holds no mount point: those live in the server's namespace
 
 
+def _stop(server):
+    """End the server and everything it started (its process group)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            pass  # already gone
+        try:
+            server.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def _wait_until_ready(server, seconds):
     ready, _, _ = select.select([server.stdout], [], [], seconds)
     line = server.stdout.readline() if ready else b""
     if line.strip() != b"ready":
-        server.kill()
-        server.wait()
+        _stop(server)
         why = server.stderr.read().decode(errors="replace").strip().splitlines()
         raise AutogradeError("The sandboxed kernel server did not start: "
-                             + (why[-1] if why else f"no answer within {seconds} s") + ".",
+                             + (why[-1].rstrip(".") if why else f"no answer within {seconds} s") + ".",
                              hint="Run `python -m autograde grade -v`, or grade with --unsandboxed (trusted code only).")
 
 

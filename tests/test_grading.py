@@ -117,6 +117,15 @@ def test_parallel_grading_gives_what_plain_sequential_nbgrader_gives(demo, tmp_p
     assert gradebook.scores(plain, "autograd") == gradebook.scores(course, "autograd")
 
 
+def test_gradebook_schema_version_is_the_one_nbgraders_alembic_command_reports(tmp_path):
+    from nbgrader.api import _temp_alembic_ini  # how nbgrader itself asks, when it creates a gradebook
+
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'gradebook.db'}") as ini:
+        heads = subprocess.run([str(Path(sys.executable).parent / "alembic"), "-c", ini, "heads"],
+                               capture_output=True, text=True, check=True).stdout
+    assert heads.split()[0] == gradebook.schema_version()
+
+
 @pytest.fixture
 def dask_cluster():
     """A real Dask scheduler and two workers on loopback, stopped afterwards."""

@@ -1,5 +1,6 @@
 """The grading kernel's sandbox, tried from inside with real kernels (bubblewrap required, as in CI)."""
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -7,7 +8,8 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
-from autograde import sandbox
+from autograde import launcher, sandbox
+from autograde.errors import AutogradeError
 from conftest import REPO
 
 pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")
@@ -155,3 +157,22 @@ def test_kernels_from_one_server_share_nothing(start_kernel):
     processes, tmp_file, work_file, second_random = out.rsplit(maxsplit=3)
     assert processes == "['1']" and tmp_file == "False" and work_file == "False"
     assert second_random != first_random  # each kernel seeds numpy afresh, as a new process would
+
+
+def test_a_kernel_server_that_cannot_start_says_why(tmp_path):
+    wrong_place = tmp_path / "runtime"
+    wrong_place.mkdir()
+    with pytest.raises(AutogradeError, match=r"kernel server did not start: .*runtime is not a autograde-runtime-"):
+        with sandbox.kernel_server(sandbox.Limits(), wrong_place):
+            pass
+    assert list(tmp_path.iterdir()) == [wrong_place], "the server's folder must not stay behind"
+
+
+def test_the_launcher_refuses_to_run_without_the_runs_kernel_server(tmp_path):
+    connection = tmp_path / "kernel.json"
+    connection.write_text("{}")
+    env = {k: v for k, v in os.environ.items() if k != launcher.SERVER_ENV}
+    result = subprocess.run([sys.executable, "-m", "autograde.launcher", str(connection)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "no sandboxed kernel server for this run" in result.stderr
