@@ -60,6 +60,16 @@ def test_solution_scores_full_and_blank_release_scores_zero(demo):
     assert re.search(r"^carol_partial\s+3\s+2\s+5$", result.stdout, re.MULTILINE)
 
 
+def test_every_test_of_a_blank_submission_fails_with_a_hint_not_a_python_error(demo):
+    course, _ = demo
+    for path in sorted((course.autograded / "bob_blank" / "autograd").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+                errors = [out for out in cell.outputs if out.output_type == "error"]
+                assert [e.ename for e in errors] == ["AssertionError"], (path.name, cell.metadata.nbgrader.grade_id)
+                assert "还没有实现" in errors[0].evalue, (path.name, cell.metadata.nbgrader.grade_id, errors[0].evalue)
+
+
 def test_written_answer_waits_for_manual_grading(demo):
     course, _ = demo
     got = gradebook.scores(course, "autograd")
