@@ -37,7 +37,11 @@ def main(argv=None):
         connection_info = json.load(f)
     files = _working_files(os.getcwd())
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    connection.connect(server)
+    try:
+        connection.connect(server)
+    except OSError as err:
+        sys.exit(f"autograde.launcher: the run's sandboxed kernel server does not answer ({err.strerror}): "
+                 "it stopped; grade again.")
     socket.send_fds(connection, [b"F"], [0, 1, 2])
     header = {"connection": connection_info, "tar_bytes": len(files)}
     connection.sendall(json.dumps(header).encode() + b"\n" + files)

@@ -84,11 +84,12 @@ def _hint_for(err):
     return next((hint for part, hint in _ERROR_HINTS if part in text), "")
 
 
-def call(name, fn, *args, autograd=None, autograd_hint=""):
+def call(name, fn, *args, autograd=None, autograd_hint="", backward_runs=1):
     """Call the student's function; its warnings and stderr output must not cost points.
 
     autograd=True: the function must run backpropagation (backward or torch.autograd.grad, however written);
     autograd=False: it must not (an answer "by the formula"). autograd_hint is added to that message.
+    backward_runs: with autograd=True, how many backpropagation runs the task asks for at least.
     """
     __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
     if not callable(fn):
@@ -107,6 +108,8 @@ def call(name, fn, *args, autograd=None, autograd_hint=""):
     if autograd is True and counter["calls"] == 0:
         fail(f"{name} 没有真正做反向传播：请用 y.backward()（要带括号才会执行）或 torch.autograd.grad 求导数，"
              f"不要直接写出导数的公式或写死结果，也不要用有限差分近似。{autograd_hint}")
+    if autograd is True and counter["calls"] < backward_runs:
+        fail(f"{name} 只做了 {counter['calls']} 次反向传播，这一题要求至少 {backward_runs} 次。{autograd_hint}")
     if autograd is False and counter["calls"] > 0:
         fail(f"{name} 用了自动微分：这一题要按公式写出导数（不调用 backward() 或 torch.autograd.grad），"
              f"好和自动微分的结果对照。{autograd_hint}")
