@@ -5,7 +5,7 @@ This process, started by autograde/sandbox.py inside bubblewrap, pays that once;
 notebook it forks a child that becomes a kernel in about a tenth of the time. Each kernel
   - gets its own user, mount, PID, network, IPC and UTS namespaces: it is PID 1 there, so
     everything it starts dies with it, and it sees no other kernel and not this server;
-  - gets a fresh /tmp and a fresh working folder /grading/work (tmpfs) holding the files the
+  - gets a fresh /tmp, /dev/shm and working folder /grading/work (tmpfs) holding the files the
     launcher sent, and /grading/server (this file and its socket) covered by an empty folder;
   - drops every capability before running any student code, and gets the resource limits;
   - is killed when its launcher goes away or the notebook's wall time is over.
@@ -164,7 +164,8 @@ def _become_kernel(header, files, limits):
         _check(_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
         _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)  # shows this kernel's processes only
-        _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
+        for scratch in ("/tmp", "/dev/shm"):  # /dev/shm: what multiprocessing's locks need
+            _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
         _mount("tmpfs", WORKDIR, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755")
         _mount("tmpfs", SERVER_DIR, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "mode=555,size=4k")
         with tarfile.open(fileobj=io.BytesIO(files)) as archive:
