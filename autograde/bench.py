@@ -2,7 +2,8 @@
 
 The class is drawn from the sample submissions (every case file under the given folders,
 repeated to the size asked for). Prints both wall times, their ratio, the cost per
-submission, and the floor: a fresh kernel that only imports torch, numpy and matplotlib.
+submission, and the floor: a fresh kernel that only imports torch, numpy and matplotlib,
+next to the same for a kernel forked from the sandboxed kernel server (what grading uses).
 """
 import os
 import sys
@@ -24,6 +25,9 @@ def _class(course, assignment, size):
     return course.students(assignment)
 
 
+IMPORTS = "import torch, numpy, matplotlib.pyplot"
+
+
 def _kernel_floor(repeats=3):
     """Seconds for a fresh kernel to start, import torch, numpy and matplotlib, and shut down."""
     from jupyter_client.manager import start_new_kernel
@@ -31,10 +35,38 @@ def _kernel_floor(repeats=3):
     started = time.monotonic()
     for _ in range(repeats):
         manager, client = start_new_kernel(kernel_name="python3")
-        client.execute_interactive("import torch, numpy, matplotlib.pyplot", timeout=120)
+        client.execute_interactive(IMPORTS, timeout=120)
         client.stop_channels()
         manager.shutdown_kernel(now=False)
     return (time.monotonic() - started) / repeats
+
+
+def _forked_kernel_cost(repeats=10):
+    """The same for a sandboxed kernel forked from the kernel server, as grading starts it (after the
+    server has started once per run) and ends it."""
+    import asyncio
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from .client import GradingKernelManager
+
+    async def one(env, folder):
+        manager = GradingKernelManager(
+            kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=f"{env['TMPDIR']}/kernel-ipc",
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(sandbox.JUPYTER_PATH / "kernels")]))
+        await manager.start_kernel(cwd=folder, env={**os.environ, **env})
+        client = manager.client()
+        client.start_channels()
+        await client.wait_for_ready(timeout=60)
+        await client.execute_interactive(IMPORTS, timeout=60)
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
+
+    with sandbox.grading_session(sandbox.Limits()) as (_, env), tempfile.TemporaryDirectory() as folder:
+        started = time.monotonic()
+        for _ in range(repeats):
+            asyncio.run(one(env, folder))
+        return (time.monotonic() - started) / repeats
 
 
 def main(*, course, assignment, students=120, workers=None, verbose=False):
@@ -64,9 +96,13 @@ def main(*, course, assignment, students=120, workers=None, verbose=False):
         print(f"python -m autograde grade ({workers} workers, {sandboxed}): {ours_seconds:7.1f} s")
 
     floor = _kernel_floor()
+    forked = _forked_kernel_cost() if reason is None else None
     print(f"ratio: {plain_seconds / ours_seconds:.2f}x faster")
     print(f"per submission: plain {plain_seconds / len(names):.1f} s, ours {ours_seconds / len(names):.1f} s "
           f"(wall, {workers} workers)")
     print(f"floor: a fresh kernel importing torch, numpy, matplotlib takes {floor:.1f} s; "
           f"{notebooks} notebooks x floor / {workers} workers = {notebooks * floor / workers:.0f} s")
+    if forked is not None:
+        print(f"a sandboxed kernel forked from the kernel server does the same in {forked:.2f} s "
+              f"({floor / forked:.0f}x less)")
     sys.stdout.flush()
