@@ -34,7 +34,7 @@ RUNTIME_DIR = f"{SANDBOX_ROOT}/runtime"  # the run's runtime folder: kernels cre
 
 _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 1 << 18
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 1 << 18
 _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
@@ -165,7 +165,7 @@ def _become_kernel(header, files, limits):
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
         _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)  # shows this kernel's processes only
         for scratch in ("/tmp", "/dev/shm"):  # /dev/shm: what multiprocessing's locks need
-            _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
+            _fresh_tmpfs(scratch)
         _mount("tmpfs", WORKDIR, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755")
         _mount("tmpfs", SERVER_DIR, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "mode=555,size=4k")
         with tarfile.open(fileobj=io.BytesIO(files)) as archive:
@@ -196,6 +196,21 @@ def _become_kernel(header, files, limits):
         print(f"autograde kernel server: the kernel could not start: {err!r}", file=sys.stderr, flush=True)
         code = 71
     os._exit(code)
+
+
+def _fresh_tmpfs(path):
+    """Mount an empty tmpfs on path, keeping what the sandbox mounted beneath it (a Python environment
+    that lives under /tmp, say): those mounts are held open, then bound again at their places."""
+    with open("/proc/self/mountinfo") as mountinfo:  # field 5: the mount point, with octal escapes
+        points = [line.split()[4].encode().decode("unicode_escape") for line in mountinfo]
+    below = [p for p in points if p.startswith(path + "/")]
+    topmost = [p for p in below if not any(p.startswith(q + "/") for q in below)]
+    kept = [(p, os.open(p, os.O_PATH)) for p in topmost]
+    _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777")
+    for point, fd in kept:
+        os.makedirs(point, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", point, None, _MS_BIND | _MS_REC)
+        os.close(fd)
 
 
 def _set_limits(limits):
