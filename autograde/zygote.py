@@ -19,6 +19,7 @@ import ctypes
 import io
 import json
 import os
+import re
 import resource
 import select
 import signal
@@ -202,7 +203,7 @@ def _fresh_tmpfs(path):
     """Mount an empty tmpfs on path, keeping what the sandbox mounted beneath it (a Python environment
     that lives under /tmp, say): those mounts are held open, then bound again at their places."""
     with open("/proc/self/mountinfo") as mountinfo:  # field 5: the mount point, with octal escapes
-        points = [line.split()[4].encode().decode("unicode_escape") for line in mountinfo]
+        points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[4]) for line in mountinfo]
     below = [p for p in points if p.startswith(path + "/")]
     topmost = [p for p in below if not any(p.startswith(q + "/") for q in below)]
     kept = [(p, os.open(p, os.O_PATH)) for p in topmost]
