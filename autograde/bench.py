@@ -6,6 +6,7 @@ submission, and the floor: a fresh kernel that only imports torch, numpy and mat
 next to the same for a kernel forked from the sandboxed kernel server (what grading uses).
 """
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,7 +55,8 @@ def _forked_kernel_cost(repeats=10):
         manager = GradingKernelManager(
             kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=f"{env['TMPDIR']}/kernel-ipc",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(sandbox.JUPYTER_PATH / "kernels")]))
-        await manager.start_kernel(cwd=folder, env={**os.environ, **env})
+        await manager.start_kernel(cwd=folder, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
         client = manager.client()
         client.start_channels()
         await client.wait_for_ready(timeout=60)

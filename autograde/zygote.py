@@ -183,13 +183,14 @@ def _become_kernel(header, files, limits):
         os.chdir(WORKDIR)
         os.environ["PWD"] = WORKDIR
         sys.path[:] = [p for p in sys.path if p != SERVER_DIR]
-        sys.argv = ["ipykernel_launcher", "-f", connection_file]
         import numpy
 
         numpy.random.seed()  # a fresh process seeds numpy from the OS; a forked one would repeat the server's
         from ipykernel.kernelapp import IPKernelApp
 
-        IPKernelApp.launch_instance(argv=["-f", connection_file])
+        # parent_handle=1: no parent polling (its supervisor kills it), and no "started from a terminal"
+        # notice in nbgrader's log
+        IPKernelApp.launch_instance(argv=["-f", connection_file, "--IPKernelApp.parent_handle=1"])
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
