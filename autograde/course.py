@@ -53,6 +53,11 @@ class Course:
         return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())
 
 
+def with_repo(pythonpath):
+    """A PYTHONPATH that also finds this repository's autograde package (for nbgrader and kernel launchers)."""
+    return os.pathsep.join(filter(None, [str(REPO_ROOT), pythonpath]))
+
+
 def nbgrader(course, *args, env=None, verbose=False, on_line=None):
     """Run one nbgrader command in the course root; its log is returned, or raised as an AutogradeError.
 
@@ -60,7 +65,7 @@ def nbgrader(course, *args, env=None, verbose=False, on_line=None):
     env = {**os.environ, **(env or {})}
     bin_dir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` by name when it creates a gradebook
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = with_repo(env.get("PYTHONPATH"))
     lines = []
     with subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course.root, env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, errors="replace") as process:

@@ -32,7 +32,7 @@ from traitlets import Integer
 from traitlets.config import Configurable
 
 from . import zygote
-from .course import REPO_ROOT
+from .course import with_repo
 from .errors import AutogradeError
 from .launcher import SERVER_ENV
 
@@ -85,13 +85,9 @@ def grading_session(limits):
                 "--Execute.kernel_manager_class=autograde.client.GradingKernelManager",
                 f"--KernelManager.ip={Path(runtime_dir) / 'kernel-ipc'}"]
         env = {"JUPYTER_PATH": str(JUPYTER_PATH), "TMPDIR": runtime_dir,
-               "PYTHONPATH": _with_repo(os.environ.get("PYTHONPATH"))}  # the kernelspec runs autograde.launcher
+               "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}  # the kernelspec runs autograde.launcher
         with kernel_server(limits, runtime_dir) as server_env:
             yield args, {**env, **server_env}
-
-
-def _with_repo(pythonpath):
-    return os.pathsep.join(filter(None, [str(REPO_ROOT), pythonpath]))
 
 
 def _system_mounts():
@@ -215,7 +211,7 @@ def kernel_server(limits, runtime_dir, ready_seconds=120):
     server_dir = Path(tempfile.mkdtemp(prefix=SERVER_PREFIX, dir=Path(runtime_dir).parent))
     try:
         shutil.copy(Path(zygote.__file__), server_dir / "zygote.py")
-        env = {**os.environ, LIMITS_ENV: limits.as_env(), "PYTHONPATH": _with_repo(os.environ.get("PYTHONPATH"))}
+        env = {**os.environ, LIMITS_ENV: limits.as_env(), "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}
         server = subprocess.Popen([sys.executable, "-m", "autograde.sandbox", str(server_dir), str(runtime_dir)],
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         try:
