@@ -22,6 +22,22 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# 在此处写你的代码\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "在此处写你的回答"
 
+# Grading runs every kernel in the course's sandbox, whoever starts it: `python -m autograde grade`,
+# Formgrader's Autograde button or `nbgrader autograde` (autograde/execute.py replaces nbgrader's Execute;
+# where bubblewrap cannot run, it refuses to run student code).
+c.Autograde.autograde_preprocessors = [
+    "autograde.execute.GradingExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# Output kept while grading, every output type together (stream, display_data, images, errors).
+c.GradingExecute.max_cell_output_bytes = 1_000_000
+c.GradingExecute.max_notebook_output_bytes = 10_000_000
+
 # Per-cell time limit while grading. A hidden-test cell calls the student's functions several
 # times; 60 s is generous on 2 cores yet stops an infinite loop (the cell then scores 0).
 c.Execute.timeout = 60
@@ -40,9 +56,11 @@ c.GenerateFeedback.preprocessors = [
 # Limits of each sandboxed grading kernel (autograde/sandbox.py; `python -m autograde grade`
 # runs every kernel under bubblewrap). A notebook over its wall time is killed and scores 0.
 c.Limits.notebook_seconds = 300
-c.Limits.memory_mb = 4096  # address space; importing torch takes about 1.5 GB of it
+c.Limits.memory_mb = 4096  # address space + the three scratch file systems; torch takes about 1.5 GB
+c.Limits.scratch_mb = 128  # each of /tmp, /dev/shm and the working folder (in memory, counted above)
 c.Limits.processes = 256  # processes and threads of the sandbox: the kernel server and the kernel it runs
+# (as root, each sandbox runs as its own host uid, 61000-64999, so this limit is the sandbox's alone)
 c.Limits.file_mb = 64
-# Output kept per cell in the graded notebook (the rest is cut), so 50 MB of prints stay harmless.
+# Lines of stream output kept per cell (after the byte budgets above).
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

@@ -78,6 +78,8 @@ def main(argv=None):
             raise
         print(f"autograde: {err}" + (f"\n  hint: {err.hint}" if err.hint else ""), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("autograde: interrupted; grades recorded so far are kept.", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        done = f" ({stop})" if str(stop) else ""
+        print(f"autograde: interrupted{done}; every grade recorded so far is kept. "
+              "Run the same command again to finish.", file=sys.stderr)
         return 130

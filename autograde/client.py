@@ -1,4 +1,7 @@
-"""The kernel client nbgrader uses while grading (set by sandbox.grading_session).
+"""The kernel manager and client nbgrader uses while grading (autograde/execute.py sets them).
+
+Each kernel gets a socket folder of its own in the session's runtime folder (the kernel makes it and
+sees nothing else of that folder); no message larger than MAX_MESSAGE_BYTES is ever read into memory.
 
 jupyter_client's wait_for_ready, once the kernel has answered, waits until IOPub has been
 quiet for 0.2 s, to drop messages left over from the start. nbclient matches every message
@@ -6,7 +9,9 @@ to the request it answers, so nothing needs dropping; the wait is idle time, pai
 notebook. This client stops waiting as soon as the kernel has answered kernel_info and
 IOPub is seen to be connected (the check jupyter_client makes first).
 """
+import os
 import time
+import uuid
 from queue import Empty
 
 import zmq
@@ -16,12 +21,16 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
 
+MAX_MESSAGE_BYTES = 64 << 20  # ZeroMQ drops a larger message (and the peer) before it is read
+
+
 class ReadyAtOnceKernelClient(AsyncKernelClient):
 
     def start_channels(self, *args, **kwargs):
         # The channels connect before the kernel has bound its sockets; ZeroMQ then retries every
         # 100 ms by default. Retry every 5 ms: the sockets are local files.
         self.context.setsockopt(zmq.RECONNECT_IVL, 5)
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         super().start_channels(*args, **kwargs)
 
     async def wait_for_ready(self, timeout=None):
@@ -47,5 +56,20 @@ class ReadyAtOnceKernelClient(AsyncKernelClient):
 
 
 class GradingKernelManager(AsyncKernelManager):
+    """One kernel; its IPC sockets in a folder of its own, runtime_dir/kernel-<32 hex digits>/ (the kernel
+    server checks the name), removed when the kernel is cleaned up."""
+
     client_class = DottedObjectName("autograde.client.ReadyAtOnceKernelClient")
     client_factory = Type(klass=ReadyAtOnceKernelClient)
+
+    def __init__(self, runtime_dir, **kwargs):
+        super().__init__(transport="ipc", ip=os.path.join(runtime_dir, f"kernel-{uuid.uuid4().hex}", "k"), **kwargs)
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        try:
+            os.rmdir(os.path.dirname(self.ip))  # it holds sockets only: the kernel saw it read-only
+        except OSError:
+            pass  # never made (the kernel did not start), or the session's cleanup removes it
+
+    cleanup_resources = _async_cleanup_resources

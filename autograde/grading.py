@@ -1,39 +1,40 @@
-"""Grade submissions with nbgrader autograde, each kernel in the sandbox.
+"""Autograde submissions with nbgrader's Python API, one submission at a time, in this process.
 
-A submission nbgrader cannot finish (the kernel died, ran out of time or memory, a
-notebook is not valid JSON) gets 0 for every auto-graded cell, never stale points
-from an earlier run, and its status says why. nbgrader stops the whole run on some
-tampered metadata; then the run goes on without that submission, so that one
-student can never keep the others from being graded.
+Outcomes come from what nbgrader returns for each submission (NbGraderAPI.autograde: success, or the error
+it raised) and from the gradebook, never from text a kernel could print: kernels have no stdout or stderr
+here (autograde/launcher.py), and their cell output is capped (autograde/execute.py).
+A submission nbgrader cannot finish (the kernel died, ran out of time or memory, a notebook is not valid
+JSON, its metadata was tampered with) gets 0 for every auto-graded cell, never stale points from an
+earlier run, and its status says why; the other submissions are graded as usual.
 """
-import contextlib
+import os
 import re
 import sys
-from pathlib import Path
 
 from . import gradebook, sandbox
-from .course import nbgrader
 from .errors import AutogradeError
+from .execute import UNSANDBOXED_ENV
 
-_FAILED = re.compile(r"There was an error processing assignment '(?P<assignment>[^']*)' for student '(?P<student>[^']*)'")
-_BLOCK = re.compile(r"There was an error processing assignment: ")
-_CAUSES = [("DeadKernelError", "the kernel died: os._exit, or a memory, process or time limit"),
-           ("Kernel didn't respond", "the kernel did not start"),
-           ("NotJSONError", "a notebook is not valid JSON"),
-           ("UnresponsiveKernelError", "the kernel could not be interrupted"),
-           ("No notebooks found", "none of its notebooks has a name of the assignment's")]
-_STARTED = re.compile(r"Creating/updating student with ID '(?P<student>[^']*)'")
-_RUN_STOPPERS = ["nbgrader metadata format", "error accessing the nbgrader database"]
+# (part of the error nbgrader reports, what the instructor reads)
+CAUSES = [("DeadKernelError", "the kernel died: os._exit, or a memory, process or time limit"),
+          ("Kernel died before replying", "the kernel did not start"),
+          ("Kernel didn't respond", "the kernel did not start"),
+          ("NotJSONError", "a notebook is not valid JSON"),
+          ("Notebook does not appear to be JSON", "a notebook is not valid JSON"),
+          ("UnresponsiveKernelError", "the kernel could not be interrupted"),
+          ("No notebooks found", "none of its notebooks has a name of the assignment's"),
+          ("nbgrader metadata", "its notebook metadata was tampered with"),
+          ("cell_type", "its notebook metadata was tampered with"),
+          ("checksum", "its notebook metadata was tampered with")]
 
 
-def _failures(log, assignment):
-    """{student: reason} for each submission nbgrader gave up on, with the cause read from its traceback."""
-    failed = {m["student"]: "nbgrader failed on it" for m in _FAILED.finditer(log) if m["assignment"] == assignment}
-    for block in _BLOCK.split(log)[1:]:  # each block starts with the failed submission's folder
-        folder = Path(block.split(None, 1)[0])
-        if folder.name == assignment:
-            failed[folder.parent.name] = next((why for key, why in _CAUSES if key in block), "nbgrader failed on it")
-    return failed
+def cause(error):
+    """Why nbgrader failed on a submission, from the error it reported (a traceback)."""
+    for part, why in CAUSES:
+        if part in (error or ""):
+            return why
+    last = [line for line in (error or "").splitlines() if line.strip()][-1:] or ["no error text"]
+    return "nbgrader failed on it: " + re.sub(r"[^\w .,:;'()\-]", "?", last[0])[:200]
 
 
 def students_to_grade(course, assignment, student=None):
@@ -48,48 +49,47 @@ def students_to_grade(course, assignment, student=None):
     return [student] if student else everyone
 
 
-def main(*, course, assignment, student=None, unsandboxed=False, cell_timeout=None, verbose=False, on_started=None):
-    """Autograde one student, or every submission, in this course with one nbgrader process.
+def _api(course, cell_timeout):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
 
-    on_started(student), if given, is called as nbgrader starts on each submission.
-    Returns {student: None if graded, else why not}."""
-    graded = students_to_grade(course, assignment, student)
-    reason = sandbox.require(unsandboxed)
-    args = ["autograde", assignment, "--force"] + (["--student", student] if student else [])
+    config = course.config()
     if cell_timeout:
-        args.append(f"--Execute.timeout={cell_timeout}")
+        config.Execute.timeout = cell_timeout
+    return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+def grade_here(*, course, assignment, students, unsandboxed=False, cell_timeout=None, on_graded=None):
+    """Autograde these submissions of a course in this process, each kernel in one sandboxed session.
+
+    on_graded(student, status), if given, is called as each submission is finished; status is None if it
+    was graded, else why not. Returns {student: status}."""
+    reason = sandbox.require(unsandboxed)
     if reason is None:
-        session = sandbox.grading_session(sandbox.Limits(config=course.config()))
+        limits = sandbox.Limits(config=course.config())
+        session = sandbox.grading_session(limits, course.source / assignment)
     else:
         print(f"warning: grading WITHOUT the sandbox ({reason}): student code runs with your rights.",
               file=sys.stderr)
-        session = contextlib.nullcontext(([], None))
+        session = _unsandboxed_session()
+    statuses = {}
+    with session as env:
+        os.environ.update(env)
+        api = _api(course, cell_timeout)
+        for student in students:
+            result = api.autograde(assignment, student, force=True, create=True)
+            status = None if result["success"] else cause(result.get("error"))
+            if status is not None:
+                gradebook.zero_auto_scores(course, assignment, student)
+            statuses[student] = status
+            if on_graded:
+                on_graded(student, status)
+    return statuses
 
-    def watch(line):
-        started = _STARTED.search(line)
-        if started and on_started:
-            on_started(started["student"])
 
-    with session as (extra_args, env):
-        args += extra_args
-        failed, done = {}, set()
-        while True:
-            exclude = [f"--CourseDirectory.student_id_exclude={','.join(sorted(done))}"] if done else []
-            try:
-                nbgrader_log = nbgrader(course, *args, *exclude, env=env, verbose=verbose, on_line=watch)
-                error = None
-            except AutogradeError as err:  # nbgrader exits non-zero if any submission failed
-                nbgrader_log, error = err.log, err
-            failed.update(_failures(nbgrader_log, assignment))
-            started = [m["student"] for m in _STARTED.finditer(nbgrader_log)]
-            stopped = started and any(stopper in nbgrader_log for stopper in _RUN_STOPPERS)
-            if error is None or (failed and not stopped):
-                break
-            if not stopped:
-                raise error
-            failed[started[-1]] = "its notebook metadata was tampered with, which stops nbgrader"
-            done.update(started)
-    for name in failed:
-        gradebook.zero_auto_scores(course, assignment, name)
-    return {name: failed.get(name) for name in graded}
+class _unsandboxed_session:
+    def __enter__(self):
+        return {UNSANDBOXED_ENV: "1"}
 
+    def __exit__(self, *exc):
+        return False

@@ -3,7 +3,7 @@
 jupyter_client starts this as "the kernel": it asks the run's sandboxed kernel server
 (autograde/zygote.py) for a kernel, sends it the connection information and the working
 folder's files (no notebook: those hold the hidden tests), and stands for that kernel until
-it ends. Killing this process kills the kernel. Imports only the standard library: it
+it ends. The kernel gets no stdin, stdout or stderr of this process. Killing this process kills the kernel. Imports only the standard library: it
 starts once per notebook.
 """
 import io
@@ -17,13 +17,18 @@ import tarfile
 SERVER_ENV = "AUTOGRADE_KERNEL_SERVER"
 
 
+def _regular(member):
+    return member if member.isreg() or member.isdir() else None  # never a link, device or FIFO
+
+
 def _working_files(folder):
-    """The folder's files, but no notebook, as a tar archive in memory."""
+    """The folder's files and folders, but no notebook and nothing else than a file or folder, as a tar archive
+    in memory."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for name in sorted(os.listdir(folder)):
             if not name.endswith(".ipynb") and name != ".ipynb_checkpoints":
-                archive.add(os.path.join(folder, name), arcname=name)
+                archive.add(os.path.join(folder, name), arcname=name, filter=_regular)
     return buffer.getvalue()
 
 
@@ -42,7 +47,10 @@ def main(argv=None):
     except OSError as err:
         sys.exit(f"autograde.launcher: the run's sandboxed kernel server does not answer ({err.strerror}): "
                  "it stopped; grade again.")
-    socket.send_fds(connection, [b"F"], [0, 1, 2])
+    # The kernel's stdin, stdout and stderr: nothing. What a kernel prints outside a cell never reaches
+    # nbgrader's log or memory; cell output travels over the kernel's sockets, where nbgrader caps it.
+    with open(os.devnull, "r+b") as devnull:
+        socket.send_fds(connection, [b"F"], [devnull.fileno()] * 3)
     header = {"connection": connection_info, "tar_bytes": len(files)}
     connection.sendall(json.dumps(header).encode() + b"\n" + files)
     # SIGTERM (jupyter_client ending the kernel) closes the connection: the server then kills the kernel
@@ -53,6 +61,8 @@ def main(argv=None):
     result = json.loads(reply)
     if result["timed_out"]:
         print("autograde: the notebook ran out of time; its kernel was killed.", file=sys.stderr)
+    if result.get("error"):  # written by the kernel before any student code ran
+        print(f"autograde: {result['error']}", file=sys.stderr)
     return result["exit"]
 
 

@@ -46,8 +46,9 @@ def format_table(header, rows):
 def print_statuses(statuses):
     """A line per student; a submission that could not be graded says why and that it got 0."""
     for student, problem in sorted(statuses.items()):
-        print(f"  {student}: " + ("graded" if problem is None else f"NOT GRADED, recorded as 0 ({problem})"))
-    failed = sum(problem is not None for problem in statuses.values())
+        print(f"  {student}: " + ("graded" if problem is None else problem if problem.startswith("graded")
+                                  else f"NOT GRADED, recorded as 0 ({problem})"))
+    failed = sum(problem is not None and not problem.startswith("graded") for problem in statuses.values())
     if failed:
         print(f"{failed} submission(s) could not be graded: look at them, then grade again with --student.")
 

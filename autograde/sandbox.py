@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from traitlets import Integer
@@ -35,6 +36,7 @@ from . import zygote
 from .course import with_repo
 from .errors import AutogradeError
 from .launcher import SERVER_ENV
+from .scratch import owned_tempdir
 
 KERNEL_NAME = "python3-sandboxed"
 JUPYTER_PATH = Path(__file__).resolve().parent / "jupyter"
@@ -48,7 +50,10 @@ class Limits(Configurable):
     """Per-notebook limits of a sandboxed grading kernel; set them in nbgrader_config.py (c.Limits.…)."""
 
     notebook_seconds = Integer(300, help="Wall time for a whole notebook; then the kernel is killed.").tag(config=True)
-    memory_mb = Integer(4096, help="Address space of each process in the sandbox (torch needs ~1.5 GB).").tag(config=True)
+    memory_mb = Integer(4096, help="Memory of each kernel: its address space plus its three scratch file systems "
+                                   "(torch needs ~1.5 GB of address space).").tag(config=True)
+    scratch_mb = Integer(128, help="Size of each in-memory scratch file system of a kernel (/tmp, /dev/shm and its "
+                                   "working folder); counted in memory_mb.").tag(config=True)
     processes = Integer(256, help="Processes and threads of the sandbox (kernel server and current kernel).").tag(config=True)
     file_mb = Integer(64, help="Largest file the sandbox may write.").tag(config=True)
 
@@ -70,24 +75,24 @@ def problem():
 RUNTIME_PREFIX = "autograde-runtime-"
 SERVER_PREFIX = "autograde-server-"
 SOCKET_NAME = "zygote.sock"
+RUNTIME_ENV = "AUTOGRADE_RUNTIME_DIR"
+UID_RANGE = range(61000, 65000)  # host uids of sandboxes started by root, one per live sandbox
+UID_LOCKS = Path("/run/autograde-uids")
 
 
 @contextlib.contextmanager
-def grading_session(limits):
-    """(extra nbgrader arguments, extra environment) that make one nbgrader run grade in the sandbox,
-    valid while the run's kernel server lives.
+def grading_session(limits, course_modules=None):
+    """The environment that makes kernels started with the kernelspec KERNEL_NAME sandboxed kernels of this
+    session, valid while its kernel server lives (see autograde/execute.py for how grading uses it).
 
-    The run's runtime folder (named RUNTIME_PREFIX…) receives the client's connection files
-    (jupyter_client puts them in TMPDIR) and the kernels' IPC sockets (an absolute `ip` prefix)."""
-    with tempfile.TemporaryDirectory(prefix=RUNTIME_PREFIX) as runtime_dir:
-        args = [f"--Execute.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
-                "--Execute.shutdown_kernel=immediate",  # the kernel has nothing to save: end it at once
-                "--Execute.kernel_manager_class=autograde.client.GradingKernelManager",
-                f"--KernelManager.ip={Path(runtime_dir) / 'kernel-ipc'}"]
-        env = {"JUPYTER_PATH": str(JUPYTER_PATH), "TMPDIR": runtime_dir,
+    course_modules: a folder whose *.py files (the course's check modules) every kernel imports, read-only,
+    ahead of anything in its working folder. The session's runtime folder receives the client's
+    connection files (jupyter_client puts them in TMPDIR) and one socket folder per kernel."""
+    with owned_tempdir(RUNTIME_PREFIX) as runtime_dir:
+        env = {"JUPYTER_PATH": str(JUPYTER_PATH), "TMPDIR": str(runtime_dir), RUNTIME_ENV: str(runtime_dir),
                "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}  # the kernelspec runs autograde.launcher
-        with kernel_server(limits, runtime_dir) as server_env:
-            yield args, {**env, **server_env}
+        with kernel_server(limits, runtime_dir, course_modules) as server_env:
+            yield {**env, **server_env}
 
 
 def _system_mounts():
@@ -129,7 +134,7 @@ def bwrap_command(mounts, limits):
         "bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
         "--die-with-parent", "--new-session",
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", zygote.WORKDIR,
+        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", zygote.WORKDIR, "--dir", zygote.IPC_DIR,
         *_system_mounts(), *mounts,
         "--chdir", zygote.WORKDIR,
         "--clearenv",  # nothing of the grader's environment (database URLs, tokens) reaches student code
@@ -166,8 +171,34 @@ def _check_folder(path, prefix):
     return str(Path(path).resolve())
 
 
+def _allocate_uid():
+    """A host uid no other live sandbox has: the first of UID_RANGE, unused by any account, whose lock file this
+    process can lock. The lock lasts as long as this process (the kernel server's keeper); so do the sandbox's
+    processes (bwrap's --die-with-parent)."""
+    import fcntl
+    import pwd
+
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for uid in UID_RANGE:
+        try:
+            pwd.getpwuid(uid)
+            continue  # an account's uid: never share its process count or files
+        except KeyError:
+            pass
+        fd = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return uid, fd
+        except BlockingIOError:
+            os.close(fd)
+    raise RuntimeError(f"all {len(UID_RANGE)} sandbox uids are in use")
+
+
 def main(argv=None):
-    """The sandboxed kernel server: python -m autograde.sandbox SERVER_DIR RUNTIME_DIR (see kernel_server)."""
+    """The kernel server's keeper: python -m autograde.sandbox SERVER_DIR RUNTIME_DIR (see kernel_server).
+
+    Starts the sandbox and stays outside it; ends it when its stdin (a pipe from the grading process) closes,
+    so that nothing of a run outlives the process that started it, however that process ends."""
     argv = sys.argv[1:] if argv is None else argv
     if os.geteuid() == 0 and os.environ.get(_STAGE_ENV) != "private-mounts":
         # Root: go on in a private mount namespace (same process), where _stage can bind-mount freely.
@@ -177,14 +208,15 @@ def main(argv=None):
     server_dir = _check_folder(argv[0], SERVER_PREFIX)
     runtime_dir = _check_folder(argv[1], RUNTIME_PREFIX)
     limits = json.loads(os.environ.get(LIMITS_ENV) or Limits().as_env())
-    mounts = ["--bind", runtime_dir, zygote.RUNTIME_DIR, "--bind", server_dir, zygote.SERVER_DIR]
+    mounts = ["--bind", runtime_dir, zygote.RUNTIME_DIR, "--bind", server_dir, zygote.SERVER_DIR,
+              "--ro-bind", f"{server_dir}/course", zygote.COURSE_DIR]
     staged, uid = [], None
     try:
         if os.geteuid() == 0:
-            uid = 61000 + os.getpid() % 4000  # the sandbox's own host user
+            uid, _lock = _allocate_uid()  # the sandbox's own host user
             for path in [Path(server_dir), *Path(server_dir).iterdir()]:
                 os.chown(path, uid, uid, follow_symlinks=False)
-            os.chmod(runtime_dir, 0o1733)  # kernels may add their sockets, not list others' files
+            os.chmod(runtime_dir, 0o1733)  # kernels may add their socket folders, not list others' files
         for prefix in sorted({sys.prefix, sys.base_prefix}):  # the Python environment
             if not prefix.startswith(("/usr/", "/opt/")):
                 source = prefix
@@ -195,6 +227,7 @@ def main(argv=None):
                 mounts = ["--ro-bind", source, prefix] + mounts
         child = subprocess.Popen(bwrap_command(mounts, limits), preexec_fn=_limit(limits, uid))
         signal.signal(signal.SIGTERM, lambda *_: child.kill())
+        threading.Thread(target=_kill_when_stdin_closes, args=(child,), daemon=True).start()
         return child.wait()
     finally:
         for folder in staged:
@@ -202,27 +235,37 @@ def main(argv=None):
             _unstage(folder)
 
 
+def _kill_when_stdin_closes(child):
+    while os.read(0, 4096):
+        pass
+    child.kill()
+
+
 @contextlib.contextmanager
-def kernel_server(limits, runtime_dir, ready_seconds=120):
+def kernel_server(limits, runtime_dir, course_modules=None, ready_seconds=120):
     """Start the sandboxed kernel server for one grading run; yields the environment nbgrader needs.
 
     The server imports torch once and forks every kernel of the run from there (autograde/zygote.py):
     the kernelspec's launcher (autograde/launcher.py) finds it through SERVER_ENV."""
-    server_dir = Path(tempfile.mkdtemp(prefix=SERVER_PREFIX, dir=Path(runtime_dir).parent))
-    try:
+    with owned_tempdir(SERVER_PREFIX, dir=Path(runtime_dir).parent) as server_dir:
         shutil.copy(Path(zygote.__file__), server_dir / "zygote.py")
+        (server_dir / "course").mkdir(mode=0o755)
+        for module in sorted(Path(course_modules).glob("*.py")) if course_modules else []:
+            if module.is_file() and not module.is_symlink():
+                shutil.copy(module, server_dir / "course" / module.name)
         env = {**os.environ, LIMITS_ENV: limits.as_env(), "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}
+        # stdin: the lifeline (the keeper ends the sandbox when it closes); a session of its own: Ctrl-C in the
+        # terminal reaches the grading process only, which then ends the run in order
         server = subprocess.Popen([sys.executable, "-m", "autograde.sandbox", str(server_dir), str(runtime_dir)],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                                  env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  start_new_session=True)
         try:
             _wait_until_ready(server, ready_seconds)
             yield {SERVER_ENV: str(server_dir / SOCKET_NAME)}
         finally:
             _stop(server)
-            server.stdout.close()
-            server.stderr.close()
-    finally:
-        shutil.rmtree(server_dir, ignore_errors=True)  # holds no mount point: those live in the server's namespace
+            for stream in (server.stdin, server.stdout, server.stderr):
+                stream.close()
 
 
 def _stop(server):

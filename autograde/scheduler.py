@@ -1,29 +1,35 @@
 """Grade a class in parallel: batches of submissions go to workers as data, grades come back to one writer.
 
-A worker is a thread here (each runs its own sandboxed nbgrader process in a private copy
-of the course, with its own SQLite gradebook), or a Dask worker anywhere (--cluster). Either
-way a batch travels as a dict of file contents and returns grades and autograded files; only
-this process writes the class's gradebook, so parallel grading never loses or corrupts a grade.
+A worker is a thread here (each runs one batch process, autograde/batch.py, grading in a private copy
+of the course with its own SQLite gradebook), or a Dask worker anywhere (--cluster). Either way a batch
+travels as a dict of file contents (read by autograde/submission_files.py, which never follows a link) and
+returns grades and autograded files; only this process writes the class's gradebook, as each submission
+is finished, so parallel grading never loses or corrupts a grade, and Ctrl-C keeps every finished one.
 """
+import contextlib
 import math
 import os
 import shutil
+import signal
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import gradebook, grading
-from .course import Course, nbgrader, scratch_course
+from . import gradebook, submission_files
+from .batch import grade_batch
+from .course import nbgrader, scratch_course
 from .errors import AutogradeError
+from .scratch import owned_tempdir
+from .submission_files import SubmissionFiles
 
 
 def pack(folder):
-    """A folder as {relative path: bytes}."""
+    """A folder the course made itself (no link in it) as {relative path: bytes}."""
     folder = Path(folder)
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.is_symlink()}
 
 
 def unpack(files, folder):
@@ -31,23 +37,6 @@ def unpack(files, folder):
         target = Path(folder) / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-
-
-def grade_batch(course_files, assignment, submissions, options, on_started=None):
-    """Grade some submissions in a private course made from course_files; runs on any worker.
-
-    Returns {student: {"status", "grades", "autograded"}} with autograded notebooks as bytes."""
-    with tempfile.TemporaryDirectory(prefix="autograde-batch-") as tmp:
-        unpack(course_files, tmp)
-        for student, files in submissions.items():
-            unpack(files, Path(tmp) / "submitted" / student / assignment)
-        course = Course(Path(tmp))
-        statuses = grading.main(course=course, assignment=assignment, on_started=on_started, **options)
-        return {student: {"status": statuses[student],
-                          "grades": gradebook.export_submission(course, assignment, student),
-                          "autograded": pack(course.autograded / student / assignment)
-                          if (course.autograded / student / assignment).is_dir() else {}}
-                for student in submissions}
 
 
 MAX_BATCH = 50
@@ -99,10 +88,35 @@ def base_files(course, assignment, verbose=False):
     """What every batch starts from: config, source and a gradebook that knows the assignment as the
     class's gradebook does, but no student (the class's own gradebook stays here)."""
     structure = gradebook.export_assignment(course, assignment)
-    with tempfile.TemporaryDirectory(prefix="autograde-base-") as tmp:
+    with owned_tempdir("autograde-base-") as tmp:
         base = scratch_course(course, Path(tmp) / "course", assignment, generate=False)
         gradebook.import_assignment(base, assignment, structure)
         return pack(base.root)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during grading: the run stopped, the grades of finished submissions are recorded."""
+
+    def __init__(self, done, total):
+        super().__init__(f"{done} of {total} submissions were graded and recorded")
+        self.done, self.total = done, total
+
+
+def read_submissions(course, assignment, students):
+    """({student: files}, {student: refusals}) of the submissions in course.submitted, read safely."""
+    rules = SubmissionFiles(config=course.config())
+    release = course.release / assignment
+    course_files = [p.name for p in release.iterdir() if p.is_file() and p.suffix != ".ipynb"] \
+        if release.is_dir() else []
+    notebooks = course.source_notebooks(assignment)
+    submissions, refused = {}, {}
+    for student in students:
+        files, refusals = submission_files.collect(course.submitted / student / assignment, notebooks=notebooks,
+                                                   course_files=course_files, rules=rules)
+        submissions[student] = files
+        if refusals:
+            refused[student] = refusals
+    return submissions, refused
 
 
 def grade_class(*, course, assignment, students, workers=None, cluster=None, options=None, base=None, verbose=False):
@@ -113,15 +127,16 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
     workers = max(1, workers or os.cpu_count() or 1)
     _ensure_assignment(course, assignment, verbose)
     course_files = base or base_files(course, assignment, verbose)
-    submissions = {s: pack(course.submitted / s / assignment) for s in students}
+    submissions, refused = read_submissions(course, assignment, students)
     batches = _batches(students, workers)
     progress = Progress(len(students))
-    results = {}
+    results, lock = {}, threading.Lock()
 
-    def collect(batch_result, already_counted=0):
-        results.update(batch_result)
-        _write(course, assignment, batch_result)
-        progress.advance(len(batch_result) - already_counted)
+    def collect(student, result):  # from any worker thread: one writer at a time
+        with lock:
+            results[student] = result
+            _write(course, assignment, {student: result})
+            progress.advance(1)
 
     if cluster:
         from distributed import Client, as_completed as dask_completed
@@ -131,24 +146,34 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
             futures = [client.submit(grade_batch, shipped, assignment, {s: submissions[s] for s in batch},
                                      options, pure=False) for batch in batches]
             for future in dask_completed(futures):
-                collect(future.result())
+                for student, result in future.result().items():
+                    collect(student, result)
     else:
-        def grade_here(batch):
-            """One batch in a thread of this process; the bar moves as each submission is finished."""
-            started = []
+        processes = []
+        pool = ThreadPoolExecutor(workers)
+        futures = [pool.submit(grade_batch, course_files, assignment, {s: submissions[s] for s in batch}, options,
+                               collect, processes.append) for batch in batches]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            for process in processes:  # each batch process takes its sandbox and folders with it
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            pool.shutdown(wait=True)
+            progress.stream.write("\n")
+            raise Interrupted(len(results), len(students)) from None
+        pool.shutdown(wait=True)
+    return {student: _status(results[student]["status"], refused.get(student)) for student in students}
 
-            def on_started(student):
-                if started:
-                    progress.advance(1)  # nbgrader finished the one before
-                started.append(student)
 
-            result = grade_batch(course_files, assignment, {s: submissions[s] for s in batch}, options, on_started)
-            return result, max(0, len(started) - 1)
-
-        with ThreadPoolExecutor(workers) as pool:
-            for future in as_completed([pool.submit(grade_here, batch) for batch in batches]):
-                collect(*future.result())
-    return {student: results[student]["status"] for student in students}
+def _status(status, refusals):
+    if not refusals:
+        return status
+    why = f"refused: {submission_files.describe(refusals)}"
+    return f"graded, {why}" if status is None else f"{status}; {why}"
 
 
 def _write(course, assignment, batch_result):

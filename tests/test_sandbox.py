@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,11 @@ pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandb
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     """One sandboxed kernel server, as one grading run has: every kernel of this module is forked from it."""
-    with sandbox.grading_session(sandbox.Limits(notebook_seconds=15)) as (args, env):
+    course_modules = tmp_path_factory.mktemp("course-modules")
+    (course_modules / "autograd_checks.py").write_text("GENUINE = True\n")
+    with sandbox.grading_session(sandbox.Limits(notebook_seconds=15), course_modules) as env:
         yield Path(env["TMPDIR"]), env
 
 
@@ -36,7 +39,8 @@ def start_kernel(server, tmp_path, monkeypatch):
     started = []
 
     def start():
-        manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=str(runtime / "kernel-ipc"))
+        socket_folder = runtime / f"kernel-{uuid.uuid4().hex}"  # as autograde.client.GradingKernelManager names it
+        manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=str(socket_folder / "k"))
         manager.start_kernel(cwd=str(workdir))
         client = manager.client()
         client.start_channels()
@@ -59,6 +63,9 @@ def start_kernel(server, tmp_path, monkeypatch):
         if manager.has_kernel:  # not yet shut down by the test
             manager.shutdown_kernel(now=False)  # as nbclient does after the last cell
         assert not manager.is_alive()
+        socket_folder = Path(manager.ip).parent
+        if socket_folder.exists():
+            socket_folder.rmdir()  # sockets only: jupyter_client removed them (GradingKernelManager does this)
     leftovers = [p.name for p in runtime.iterdir() if not p.name.startswith("stage-")]
     assert leftovers == [], "the sandbox left files in the runtime folder"
     assert sorted(p.name for p in workdir.iterdir()) == ["01_basics.ipynb", "autograd_checks.py"], \

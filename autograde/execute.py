@@ -1,0 +1,106 @@
+"""nbgrader's Execute preprocessor for this course: every grading kernel sandboxed, every output capped in bytes.
+
+nbgrader_config.py puts it in place of nbgrader's own Execute (c.Autograde.autograde_preprocessors), so it runs
+for `python -m autograde grade` and for nbgrader's own autograde path (Formgrader's Autograde button,
+`nbgrader autograde`) alike:
+- in a grading session of the course's tool (its environment names the session's kernel server), every kernel
+  is forked from that server (autograde/sandbox.py, zygote.py);
+- anywhere else it starts a session of its own for the notebook (a kernel server: a few seconds more), or, where
+  bubblewrap cannot run, refuses with one sentence: student code never runs unsandboxed by default;
+- only `python -m autograde grade --unsandboxed` (UNSANDBOXED_ENV) runs a plain kernel.
+Each output of a cell (stream, display_data, execute_result, error, display updates) counts against a per-cell
+and a per-notebook budget in bytes; past it, outputs are dropped and one note says so. A test cell that fails
+still scores 0: nbgrader records the error from the kernel's reply when its output was dropped.
+"""
+import json
+import os
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager
+from nbformat.v4 import new_output
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+from . import sandbox
+from .client import GradingKernelManager
+from .errors import AutogradeError
+from .launcher import SERVER_ENV
+
+UNSANDBOXED_ENV = "AUTOGRADE_UNSANDBOXED"
+NOT_SANDBOXED = ("This course grades student code only in its sandbox, and bubblewrap cannot run here ({reason}): "
+                 "grade with `python -m autograde grade` on a Linux machine with bubblewrap "
+                 "(or `python -m autograde grade --unsandboxed` for trusted code only).")
+
+
+class GradingExecute(Execute):
+
+    max_cell_output_bytes = Integer(1_000_000, help="Output kept per cell, all output types together; "
+                                                    "the rest is dropped with a note.").tag(config=True)
+    max_notebook_output_bytes = Integer(10_000_000, help="Output kept per notebook, all cells together."
+                                        ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._output_bytes, self._cells_cut, self._session_env = {}, set(), None
+        if os.environ.get(UNSANDBOXED_ENV) == "1":
+            return super().preprocess(nb, resources, km)
+        if os.environ.get(SERVER_ENV):  # a session of `python -m autograde grade`
+            self._session_env = dict(os.environ)
+            return super().preprocess(nb, resources, km)
+        reason = sandbox.problem()  # nbgrader's own path: a session for this notebook alone
+        if reason:
+            raise AutogradeError(NOT_SANDBOXED.format(reason=reason))
+        with sandbox.grading_session(sandbox.Limits(config=self.config), self._course_modules(resources)) as env:
+            self._session_env = {**os.environ, **env}
+            return super().preprocess(nb, resources, km)
+
+    def _course_modules(self, resources):
+        """source/<assignment>/ of the course being graded: its *.py files are the check modules."""
+        assignment = (resources or {}).get("nbgrader", {}).get("assignment")
+        if not assignment:
+            return None
+        coursedir = CourseDirectory(config=self.config)
+        return Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+
+    def create_kernel_manager(self):
+        if self._session_env is None:
+            return super().create_kernel_manager()
+        self.kernel_name = sandbox.KERNEL_NAME
+        self.shutdown_kernel = "immediate"  # a grading kernel has nothing to save
+        self.km = GradingKernelManager(
+            runtime_dir=self._session_env[sandbox.RUNTIME_ENV], kernel_name=sandbox.KERNEL_NAME, config=self.config,
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(sandbox.JUPYTER_PATH / "kernels")]))
+        return self.km
+
+    async def async_start_new_kernel(self, **kwargs):
+        if self._session_env is not None:
+            kwargs["env"] = self._session_env  # the launcher finds the session's kernel server there
+        return await super().async_start_new_kernel(**kwargs)
+
+    # --- output budget ---------------------------------------------------------------------------
+
+    def _spend(self, msg, cell_index):
+        """Whether this message's output fits in what is left of the cell's and the notebook's budget."""
+        size = len(json.dumps(msg["content"], default=str))
+        cell = self._output_bytes.get(cell_index, 0) + size
+        total = sum(self._output_bytes.values()) + size
+        if cell > self.max_cell_output_bytes or total > self.max_notebook_output_bytes:
+            return False
+        self._output_bytes[cell_index] = cell
+        return True
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self._spend(msg, cell_index):
+            return super().output(outs, msg, display_id, cell_index)
+        if cell_index in self._cells_cut:
+            return None
+        self._cells_cut.add(cell_index)
+        note = new_output("stream", name="stderr", text=(
+            f"[autograde] 输出过多：每个单元格最多保留 {self.max_cell_output_bytes} 字节、整个笔记本最多 "
+            f"{self.max_notebook_output_bytes} 字节，其余输出已丢弃。\n"))
+        outs.append(note)
+        return note
+
+    def _update_display_id(self, display_id, msg):
+        if self._spend(msg, -1):  # updates replace earlier outputs; they still count
+            super()._update_display_id(display_id, msg)
