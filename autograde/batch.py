@@ -94,7 +94,9 @@ def main():
     with owned_tempdir("autograde-batch-") as tmp:
         scheduler.unpack(_decode(batch["course_files"]), tmp)
         for student, files in batch["submissions"].items():
-            scheduler.unpack(_decode(files), Path(tmp) / "submitted" / student / assignment)
+            folder = Path(tmp) / "submitted" / student / assignment
+            folder.mkdir(parents=True)  # even if every file was refused: nbgrader then grades it as empty
+            scheduler.unpack(_decode(files), folder)
         course = Course(Path(tmp))
 
         def send(student, status):

@@ -35,7 +35,7 @@ def _collect(course, assignment, cases, folder):
             expected[student.name] = json.loads(spec.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise AutogradeError(f"{spec} is not valid JSON: {err}.") from err
-        shutil.copytree(student, course.submitted / student.name)
+        shutil.copytree(student, course.submitted / student.name, symlinks=True)  # links are refused, never followed
     if not expected:
         raise AutogradeError(f"No submissions in {folder}.")
     return expected
@@ -75,9 +75,12 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, unsa
         print(format_table(["submission", "item", "expected", "got", "verdict"], rows))
         for student in sorted({r[0] for r in rows}):
             print(f"  {student}: {expected[student]['why']}")
-    not_graded = {s: p for s, p in statuses.items() if p}
+    not_graded = {s: p for s, p in statuses.items() if p and not p.startswith("graded")}
     if not_graded:
         print("not graded (recorded as 0): " + ", ".join(f"{s} ({p})" for s, p in sorted(not_graded.items())))
+    refused = {s: p.split("refused: ", 1)[1] for s, p in statuses.items() if p and "refused: " in p}
+    if refused:
+        print("refused files: " + " | ".join(f"{s}: {p}" for s, p in sorted(refused.items())))
     print(f"submissions: {len(expected)}  items checked: {n_items}  "
           f"false negatives: {fn}  false positives: {len(rows) - fn}  ({time.monotonic() - started:.0f} s)")
     return 1 if rows else 0

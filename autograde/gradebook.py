@@ -110,7 +110,8 @@ def zero_auto_scores(course, assignment, student):
     with _open(course) as gb:
         try:
             submission = gb.find_submission(assignment, student)
-        except MissingEntry:
+        except MissingEntry:  # nbgrader stopped before it recorded the submission (e.g. no notebook)
+            gb.update_or_create_student(student)
             submission = gb.update_or_create_submission(assignment, student)
         for notebook in submission.notebooks:
             for grade in notebook.grades:

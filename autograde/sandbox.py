@@ -158,10 +158,24 @@ def _limit(limits, uid):
             os.setuid(uid)
             # counted per host user: this uid is the sandbox's own, so the limit is the sandbox's
             resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"],) * 2)
-        else:
-            current = len([p for p in os.listdir("/proc") if p.isdigit()])
-            resource.setrlimit(resource.RLIMIT_NPROC, (current + limits["processes"],) * 2)
+        else:  # counted per host user, who is the instructor: allow what they run already, plus the sandbox's
+            resource.setrlimit(resource.RLIMIT_NPROC, (_tasks_of(os.getuid()) + limits["processes"],) * 2)
     return apply
+
+
+def _tasks_of(uid):
+    """Processes and threads whose real uid is uid (what RLIMIT_NPROC counts)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as status:
+                    fields = dict(line.split(":", 1) for line in status if ":" in line)
+                if int(fields["Uid"].split()[0]) == uid:
+                    count += int(fields["Threads"])
+            except (OSError, KeyError, ValueError):
+                pass  # ended meanwhile
+    return count
 
 
 def _check_folder(path, prefix):

@@ -17,7 +17,9 @@ solution and holds their notebook, and 0 otherwise (or always 0 with unlisted = 
 Because cases are built from the release, they follow it when it changes.
 
 For tampering, a case may also `delete` or `duplicate` cells (lists of grade ids), `rename`
-notebooks ({"01_basics" = "01_Basics"}), and write `raw_files` ({"01_basics.ipynb" = "{bad"}).
+notebooks ({"01_basics" = "01_Basics"}), write `raw_files` ({"01_basics.ipynb" = "{bad"}, or an
+extra file such as {"autograd_checks/__init__.py" = "..."}), and make `symlinks`
+({"01_basics.ipynb" = "../../../source/autograd/01_basics.ipynb"}: the link replaces what was there).
 """
 import json
 import re
@@ -44,6 +46,7 @@ class Case:
     delete: list = field(default_factory=list)
     duplicate: list = field(default_factory=list)
     rename: dict = field(default_factory=dict)
+    symlinks: dict = field(default_factory=dict)
     unlisted: str = "full"
 
 
@@ -116,7 +119,11 @@ def build(course, assignment, case, dest):
         student.cells = cells
         nbformat.write(student, folder / f"{case.rename.get(name, name)}.ipynb", version=4)
     for relpath, text in case.raw_files.items():  # e.g. a corrupt notebook, written as it is
+        (folder / relpath).parent.mkdir(parents=True, exist_ok=True)
         (folder / relpath).write_text(text, encoding="utf-8")
+    for relpath, target in case.symlinks.items():
+        (folder / relpath).unlink(missing_ok=True)
+        (folder / relpath).symlink_to(target)
     expected = expected_scores(case, course, assignment, held, notebooks)
     (Path(dest) / "expected.json").write_text(
         json.dumps({"why": case.why, "scores": expected}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

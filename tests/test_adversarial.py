@@ -1,7 +1,8 @@
 """Hostile submissions, graded in the sandbox by the real nbgrader: no unearned points, nobody else harmed.
 
-Each case in tests/adversarial/cases/ says what it tries and the exact score it must get;
-`reference_full`, graded in the same run, must keep full marks.
+Each case in tests/adversarial/cases/ says what it tries and the exact score it must get. They are graded
+in one batch (one kernel server, one nbgrader process), in name order: `zz_bystander_full` comes after every
+attack and `reference_full` in the middle, and both must keep full marks.
 """
 from pathlib import Path
 
@@ -12,19 +13,29 @@ from conftest import run_autograde
 CASES = Path(__file__).resolve().parent / "adversarial" / "cases"
 
 
-def test_there_are_at_least_25_attacks_and_a_bystander():
+def test_there_are_at_least_35_attacks_and_two_bystanders():
     names = {p.stem for p in CASES.glob("*.toml")}
-    assert "reference_full" in names and len(names - {"reference_full"}) >= 25
+    bystanders = {"reference_full", "zz_bystander_full"}
+    assert bystanders <= names and len(names - bystanders) >= 35
+    assert max(names) == "zz_bystander_full"  # graded last, after every attack
 
 
 @pytest.mark.slow
 def test_every_attack_gets_exactly_its_stated_score():
     # a short cell timeout: the infinite loop would otherwise cost the default 60 s
-    result = run_autograde("check", "autograd", "--cases", CASES, "--cell-timeout", "15")
+    # one worker: a single batch, so every attack runs before the bystanders in the same kernel server
+    result = run_autograde("check", "autograd", "--cases", CASES, "--cell-timeout", "15", "--workers", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert "false negatives: 0  false positives: 0" in last, result.stdout
     not_graded = next(l for l in result.stdout.splitlines() if l.startswith("not graded"))
     for student in ("corrupt_notebook", "duplicated_test_cell", "os_exit", "renamed_notebook"):
         assert student in not_graded  # reported to the instructor, recorded as 0
-    assert "reference_full" not in not_graded
+    for bystander in ("reference_full", "zz_bystander_full"):
+        assert bystander not in not_graded
+    refused = next(l for l in result.stdout.splitlines() if l.startswith("refused files"))
+    for student, what in [("symlink_solutions", "01_basics.ipynb (a symbolic link)"),
+                          ("symlink_solutions", "gradebook.db (a symbolic link)"),
+                          ("shadow_check_module", "autograd_checks/__init__.py (not part of the assignment)"),
+                          ("shadow_check_module", "helpers.py (not part of the assignment)")]:
+        assert f"{student}:" in refused and what in refused, refused

@@ -38,7 +38,10 @@ def start_kernel(server, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(runtime))
     started = []
 
-    def start():
+    def start(extra_files=None):
+        for relpath, text in (extra_files or {}).items():
+            (workdir / relpath).parent.mkdir(parents=True, exist_ok=True)
+            (workdir / relpath).write_text(text)
         socket_folder = runtime / f"kernel-{uuid.uuid4().hex}"  # as autograde.client.GradingKernelManager names it
         manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc", ip=str(socket_folder / "k"))
         manager.start_kernel(cwd=str(workdir))
@@ -68,7 +71,8 @@ def start_kernel(server, tmp_path, monkeypatch):
             socket_folder.rmdir()  # sockets only: jupyter_client removed them (GradingKernelManager does this)
     leftovers = [p.name for p in runtime.iterdir() if not p.name.startswith("stage-")]
     assert leftovers == [], "the sandbox left files in the runtime folder"
-    assert sorted(p.name for p in workdir.iterdir()) == ["01_basics.ipynb", "autograd_checks.py"], \
+    assert {"01_basics.ipynb", "autograd_checks.py"} <= {p.name for p in workdir.iterdir()} and \
+        not (workdir / "result.txt").exists(), \
         "the student's writes must stay in the private copy"
 
 
@@ -125,14 +129,63 @@ def test_writes_go_to_a_private_copy_and_tmp_is_fresh(kernel, tmp_path):
     assert out.strip() == "False"  # the fixture then checks that result.txt did not reach the real folder
 
 
-def test_process_memory_and_file_limits(kernel):
+def test_process_limit(kernel):
     out, _ = kernel("import os, time\nn = 0\ntry:\n    for _ in range(2000):\n        if os.fork() == 0:\n"
                     "            time.sleep(20); os._exit(0)\n        n += 1\nexcept OSError:\n    pass\nprint(n)")
-    assert int(out) < 256
-    out, _ = kernel("try:\n    b = bytearray(8 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')")
-    assert "MemoryError" in out or out == ""  # with the process table full, the cell may not even start
+    assert 0 < int(out) < 256
+
+
+def test_a_kernel_after_a_fork_bomb_starts_and_gets_the_whole_process_limit(start_kernel):
+    bomb = start_kernel()
+    bomb("import os, time\nfor _ in range(2000):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+         "    if pid == 0:\n        time.sleep(60); os._exit(0)")
+    bomb.manager.shutdown_kernel(now=True)  # as grading ends a kernel
+    out, error = start_kernel()("import os\nn = 0\nfor _ in range(100):\n    if os.fork() == 0:\n        os._exit(0)\n"
+                                "    os.wait()\n    n += 1\nprint(n)")
+    assert (out.strip(), error) == ("100", None)
+
+
+def test_memory_limit_counts_the_scratch_file_systems(kernel):
+    out, _ = kernel("import resource\nprint(resource.getrlimit(resource.RLIMIT_AS)[0] >> 20)\n"
+                    "try:\n    b = bytearray(8 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')")
+    limits = sandbox.Limits()
+    assert out.split() == [str(limits.memory_mb - 3 * limits.scratch_mb), "MemoryError"]
+
+
+def test_file_size_limit(kernel):
     out, _ = kernel("try:\n    open('/tmp/big', 'wb').write(bytes(100 * 1024 ** 2))\nexcept OSError as e:\n    print(e.errno)")
-    assert out.strip() in ("27", "")  # EFBIG
+    assert out.strip() == "27"  # EFBIG: c.Limits.file_mb is 64
+
+
+def test_scratch_file_systems_are_bounded(kernel):
+    out, _ = kernel("import os\nfor place in ('/tmp', '/dev/shm', '.'):\n    for i in range(10):\n        try:\n"
+                    "            open(f'{place}/fill-{i}', 'wb').write(bytes(60 << 20))\n        except OSError as e:\n"
+                    "            print(place, i, e.errno)\n            break")
+    assert out.split("\n")[:3] == ["/tmp 2 28", "/dev/shm 2 28", ". 2 28"]  # ENOSPC at 128 MB each
+
+
+def test_everything_but_the_scratch_file_systems_is_read_only(kernel):
+    out, _ = kernel("import os\nfor place in ('/', '/dev', '/grading', '/grading/runtime', '/grading/ipc', '/grading/course',"
+                    " '/tmp', '/dev/shm', '/grading/work'):\n    try:\n"
+                    "        open(os.path.join(place, 'x'), 'w').close()\n        print(place, 'ok')\n"
+                    "    except OSError as e:\n        print(place, e.errno)")
+    results = dict(line.split() for line in out.strip().splitlines())
+    assert {p: r for p, r in results.items() if r == "ok"} == {"/tmp": "ok", "/dev/shm": "ok", "/grading/work": "ok"}
+    assert set(results.values()) - {"ok"} <= {"30", "13"}  # EROFS (or EACCES for a folder not its own)
+
+
+def test_a_kernel_is_a_session_leader_and_sees_only_its_own_sockets(kernel):
+    out, _ = kernel("import os\nprint(os.getpid() == os.getpgrp() == os.getsid(0), os.listdir('/grading/runtime'),"
+                    " sorted(os.listdir('/grading/ipc')))")
+    leader, rest = out.split(" ", 1)
+    assert leader == "True"
+    assert rest.strip() == "[] ['k-1', 'k-2', 'k-3', 'k-4', 'k-5']" or rest.startswith("[] ['k-")
+
+
+def test_the_course_modules_cannot_be_shadowed_by_submitted_files(start_kernel, tmp_path):
+    run = start_kernel(extra_files={"autograd_checks/__init__.py": "GENUINE = False\n", "numpy_fake.py": ""})
+    out, _ = run("import sys, autograd_checks\nprint(autograd_checks.__file__, autograd_checks.GENUINE, '' in sys.path)")
+    assert out.split() == ["/grading/course/autograd_checks.py", "True", "False"]
 
 
 def test_kernel_is_killed_after_the_notebook_time_limit(kernel):

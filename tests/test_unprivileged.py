@@ -1,0 +1,87 @@
+"""The sandbox as a teacher on a laptop runs it: not root. CI runs as root, so this test runs the sandbox's own
+tests (tests/test_sandbox.py) again as an unprivileged user it creates; run as a user already, they run as it.
+
+The user must reach the repository and the Python environment. Where one of their folders is closed to
+others (pyenv under /root, say), a private mount namespace covers the closed folder with an empty one and
+binds back just the paths needed; nothing outside that namespace changes.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from autograde import sandbox
+from conftest import REPO
+
+USER = "autograde-ci"
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="already unprivileged: tests/test_sandbox.py runs as this user"),
+              pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")]
+
+
+def _closed_ancestor(path):
+    """The topmost folder above path that others may not enter, or None."""
+    for parent in reversed(Path(path).parents):
+        if parent != Path("/") and not os.stat(parent).st_mode & 0o001:
+            return parent
+    return None
+
+
+def _reachable(paths, keep):
+    """Shell lines that make each path reachable for others in this mount namespace."""
+    lines, index = [], 0
+    by_ancestor = {}
+    for path in paths:
+        ancestor = _closed_ancestor(path)
+        if ancestor:
+            by_ancestor.setdefault(ancestor, []).append(path)
+    for ancestor, inside in by_ancestor.items():
+        for path in inside:
+            lines.append(f"mkdir -p {keep}/{index} && mount --bind '{path}' {keep}/{index}")
+            index += 1
+        lines.append(f"mount -t tmpfs -o mode=755 tmpfs '{ancestor}'")
+        for number, path in enumerate(inside, start=index - len(inside)):
+            lines.append(f"mkdir -p '{path}' && mount --bind {keep}/{number} '{path}'")
+    return lines
+
+
+def test_the_sandbox_tests_pass_as_an_unprivileged_user(tmp_path):
+    if subprocess.run(["id", "-u", USER], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER], check=True)
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    home = Path(tempfile.mkdtemp(prefix="autograde-ci-home-"))  # pytest's own folders are closed to others
+    shutil.chown(home, USER)
+    paths = sorted({str(REPO), sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent)})
+    script = "\n".join(["set -e", *_reachable(paths, keep),
+                        f"exec setpriv --reuid={USER} --regid={USER} --clear-groups --reset-env "
+                        f"env HOME={home} PATH={Path(sys.executable).parent}:/usr/bin:/bin PYTHONDONTWRITEBYTECODE=1 "
+                        f"{sys.executable} -m pytest tests/test_sandbox.py -q -p no:cacheprovider"])
+    try:
+        result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], cwd=REPO,
+                                capture_output=True, text=True, timeout=600)
+    finally:
+        shutil.rmtree(home)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert re.fullmatch(r"\d+ passed in .*", summary), summary  # nothing skipped, nothing failed
+
+
+def test_two_live_sandboxes_never_share_a_uid():
+    first, first_lock = sandbox._allocate_uid()
+    second, second_lock = sandbox._allocate_uid()
+    try:
+        assert first != second
+        other = subprocess.run([sys.executable, "-c", "from autograde import sandbox; print(sandbox._allocate_uid()[0])"],
+                               cwd=REPO, capture_output=True, text=True, check=True)
+        assert int(other.stdout) not in (first, second)
+    finally:
+        os.close(first_lock)
+        os.close(second_lock)
+    again, lock = sandbox._allocate_uid()  # released: the first free one is handed out again
+    os.close(lock)
+    assert again == first
