@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_core.utils import run_sync
 from nbformat.v4 import new_output
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
@@ -76,6 +77,8 @@ class GradingExecute(Execute):
         if self._session_env is not None:
             kwargs["env"] = self._session_env  # the launcher finds the session's kernel server there
         return await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds the synchronous one to its own
 
     # --- output budget ---------------------------------------------------------------------------
 

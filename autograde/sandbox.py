@@ -88,11 +88,22 @@ def grading_session(limits, course_modules=None):
     course_modules: a folder whose *.py files (the course's check modules) every kernel imports, read-only,
     ahead of anything in its working folder. The session's runtime folder receives the client's
     connection files (jupyter_client puts them in TMPDIR) and one socket folder per kernel."""
-    with owned_tempdir(RUNTIME_PREFIX) as runtime_dir:
+    with owned_tempdir(RUNTIME_PREFIX, dir=_runtime_parent()) as runtime_dir:
         env = {"JUPYTER_PATH": str(JUPYTER_PATH), "TMPDIR": str(runtime_dir), RUNTIME_ENV: str(runtime_dir),
                "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}  # the kernelspec runs autograde.launcher
         with kernel_server(limits, runtime_dir, course_modules) as server_env:
             yield {**env, **server_env}
+
+
+def _runtime_parent():
+    """Where a session's folders go: the temporary folder, unless root grades and the sandbox's own uid could
+    not reach it (TMPDIR under /root, say); then a folder of /run that it can."""
+    parent = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0 or all(os.stat(p).st_mode & 0o001 for p in [parent, *parent.parents]):
+        return str(parent)
+    fallback = Path("/run/autograde-runs")
+    fallback.mkdir(mode=0o711, exist_ok=True)
+    return str(fallback)
 
 
 def _system_mounts():

@@ -4,9 +4,11 @@ Also: nbgrader's own autograde path (what Formgrader's button runs) goes through
 refuses to run student code where the sandbox cannot run.
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -29,10 +31,11 @@ def class_of_four(course_copy, tmp_path):
     for student in STUDENTS:
         submissions.build(course, "autograd", case, course.submitted / student)
     marker = uuid.uuid4().hex
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    tmp = Path(tempfile.mkdtemp(prefix="autograde-lifecycle-"))  # the run's temporary folders, watched by the test
+    tmp.chmod(0o755)  # as /tmp is: the sandbox's own uid reaches it
     env = {**os.environ, "TMPDIR": str(tmp), "AUTOGRADE_TEST_RUN": marker}
-    return course, env, marker, tmp
+    yield course, env, marker, tmp
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _start_grading(course, env):
