@@ -4,7 +4,7 @@ nbgrader_config.py puts it in place of nbgrader's own Execute (c.Autograde.autog
 for `python -m autograde grade` and for nbgrader's own autograde path (Formgrader's Autograde button,
 `nbgrader autograde`) alike:
 - in a grading session of the course's tool (its environment names the session's kernel server), every kernel
-  is forked from that server (autograde/sandbox.py, zygote.py);
+  is forked from that server (autograde/sandbox.py, kernel_server.py);
 - anywhere else it starts a session of its own for the notebook (a kernel server: a few seconds more), or, where
   bubblewrap cannot run, refuses with one sentence: student code never runs unsandboxed by default;
 - only `python -m autograde grade --unsandboxed` (UNSANDBOXED_ENV) runs a plain kernel.
@@ -26,7 +26,7 @@ from traitlets import Integer
 from . import sandbox
 from .client import GradingKernelManager
 from .errors import AutogradeError
-from .launcher import SERVER_ENV
+from .kernel_proxy import SERVER_ENV
 
 UNSANDBOXED_ENV = "AUTOGRADE_UNSANDBOXED"
 NOT_SANDBOXED = ("This course grades student code only in its sandbox, and bubblewrap cannot run here ({reason}): "

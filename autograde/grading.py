@@ -2,7 +2,7 @@
 
 Outcomes come from what nbgrader returns for each submission (NbGraderAPI.autograde: success, or the error
 it raised) and from the gradebook, never from text a kernel could print: kernels have no stdout or stderr
-here (autograde/launcher.py), and their cell output is capped (autograde/execute.py).
+here (autograde/kernel_proxy.py), and their cell output is capped (autograde/execute.py).
 A submission nbgrader cannot finish (the kernel died, ran out of time or memory, a notebook is not valid
 JSON, its metadata was tampered with) gets 0 for every auto-graded cell, never stale points from an
 earlier run, and its status says why; the other submissions are graded as usual.

@@ -1,47 +1,37 @@
-"""Run every grading kernel inside bubblewrap, with resource limits.
+"""A grading session: every kernel of it runs in one bubblewrap sandbox, with resource limits.
 
-nbgrader starts kernels by kernelspec. While grading, the course's tool points it at the
-kernelspec `python3-sandboxed` (autograde/jupyter/kernels/), whose command is
-autograde/launcher.py. For each grading run (one nbgrader process), kernel_server()
-starts a kernel server (autograde/zygote.py) in a bubblewrap sandbox that
-  - runs as an unprivileged user with no capabilities (a distinct host uid when
-    started as root, so that a `mount -o remount,rw /` or a fork bomb gets nowhere);
-  - has its own user, PID, network, IPC and UTS namespaces: no network at all (kernels
-    talk to nbgrader over IPC-transport sockets in the run's runtime folder), and dies
-    with its parent;
-  - sees the system and the Python environment read-only, and nothing of the course:
-    no notebook (with hidden tests), no source/, gradebook, other students or home;
-  - has its environment cleared and its processes limited (see Limits).
-The server imports torch once and forks each notebook's kernel into namespaces of its own,
-with a fresh /tmp and a private copy of the submission's non-notebook files (zygote.py says
-how); this module only builds the sandbox around it.
+nbgrader starts kernels by kernelspec. While grading, autograde/execute.py points it at the
+kernelspec `python3-sandboxed` (autograde/jupyter/kernels/), whose command is the kernel proxy
+(autograde/kernel_proxy.py). For each session, running_kernel_server() starts the session's kernel
+server (autograde/kernel_server.py) through its keeper (autograde/sandbox_keeper.py, which builds the
+sandbox and says what it allows). The server imports torch once and forks each notebook's kernel into
+namespaces of its own, with fresh scratch file systems and a private copy of the submission's
+non-notebook files (kernel_server.py says how). This module is what the grading process uses: the
+limits (set in nbgrader_config.py), whether the sandbox can run here, and the session.
 """
 import contextlib
 import json
 import os
-import resource
 import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from traitlets import Integer
 from traitlets.config import Configurable
 
-from . import zygote
+from . import kernel_server, kernel_wire
 from .course import with_repo
 from .errors import AutogradeError
-from .launcher import SERVER_ENV
+from .kernel_proxy import SERVER_ENV
 from .scratch import owned_tempdir
 
 KERNEL_NAME = "python3-sandboxed"
 JUPYTER_PATH = Path(__file__).resolve().parent / "jupyter"
 LIMITS_ENV = "AUTOGRADE_SANDBOX_LIMITS"
-_STAGE_ENV = "AUTOGRADE_SANDBOX_STAGE"
 INSTALL_HINT = ("Install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`), "
                 "or grade without the sandbox on purpose with --unsandboxed (trusted code only).")
 
@@ -74,10 +64,8 @@ def problem():
 
 RUNTIME_PREFIX = "autograde-runtime-"
 SERVER_PREFIX = "autograde-server-"
-SOCKET_NAME = "zygote.sock"
+SOCKET_NAME = "kernel-server.sock"
 RUNTIME_ENV = "AUTOGRADE_RUNTIME_DIR"
-UID_RANGE = range(61000, 65000)  # host uids of sandboxes started by root, one per live sandbox
-UID_LOCKS = Path("/run/autograde-uids")
 
 
 @contextlib.contextmanager
@@ -90,8 +78,8 @@ def grading_session(limits, course_modules=None):
     connection files (jupyter_client puts them in TMPDIR) and one socket folder per kernel."""
     with owned_tempdir(RUNTIME_PREFIX, dir=_runtime_parent()) as runtime_dir:
         env = {"JUPYTER_PATH": str(JUPYTER_PATH), "TMPDIR": str(runtime_dir), RUNTIME_ENV: str(runtime_dir),
-               "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}  # the kernelspec runs autograde.launcher
-        with kernel_server(limits, runtime_dir, course_modules) as server_env:
+               "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}  # the kernelspec runs autograde.kernel_proxy
+        with running_kernel_server(limits, runtime_dir, course_modules) as server_env:
             yield {**env, **server_env}
 
 
@@ -106,174 +94,15 @@ def _runtime_parent():
     return str(fallback)
 
 
-def _system_mounts():
-    mounts = []
-    for path in ("/usr", "/etc", "/opt"):
-        if os.path.isdir(path):
-            mounts += ["--ro-bind", path, path]
-    for name in ("lib", "lib32", "lib64", "bin", "sbin"):  # merged-/usr systems link these into /usr
-        path = Path("/") / name
-        if path.is_symlink():
-            mounts += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            mounts += ["--ro-bind", str(path), str(path)]
-    return mounts
-
-
-def _stage(path, staging):
-    """Make path reachable for the unprivileged sandbox user, who may not walk to it (e.g. under /root):
-    bind-mount it, read-only, at staging, inside the private mount namespace this launcher runs in."""
-    staging.mkdir(mode=0o755)
-    subprocess.run(["mount", "--bind", path, str(staging)], check=True)
-    subprocess.run(["mount", "-o", "remount,bind,ro", str(staging)], check=True)
-    return str(staging)
-
-
-def _unstage(staging):
-    """Unmount a staging point and remove the then-empty folder. Never recursive: a folder that is
-    still a mount point holds the real Python environment."""
-    subprocess.run(["umount", str(staging)], capture_output=True)
-    try:
-        staging.rmdir()
-    except OSError:
-        pass  # still mounted: it goes away with this launcher's mount namespace
-
-
-def bwrap_command(mounts, limits):
-    """The bubblewrap command line that starts the kernel server (autograde/zygote.py) in the sandbox."""
-    return [
-        "bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-        "--unshare-cgroup-try", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
-        "--die-with-parent", "--new-session",
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", zygote.WORKDIR, "--dir", zygote.IPC_DIR,
-        *_system_mounts(), *mounts,
-        "--chdir", zygote.WORKDIR,
-        "--clearenv",  # nothing of the grader's environment (database URLs, tokens) reaches student code
-        "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin",
-        "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp", "--setenv", "MPLBACKEND", "agg",
-        "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONNOUSERSITE", "1",
-        "--setenv", "NBGRADER_EXECUTION", "autograde",
-        # one thread a kernel: the run's workers already use every core, and idle OpenMP threads spin
-        "--setenv", "OMP_NUM_THREADS", "1",
-        sys.executable, f"{zygote.SERVER_DIR}/zygote.py", f"{zygote.SERVER_DIR}/{SOCKET_NAME}", json.dumps(limits),
-    ]
-
-
-def _limit(limits, uid):
-    """Run in the child before exec: drop to an unprivileged user (when root) and limit its processes."""
-    def apply():
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if uid is not None:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            # counted per host user: this uid is the sandbox's own, so the limit is the sandbox's
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"],) * 2)
-        else:  # counted per host user, who is the instructor: allow what they run already, plus the sandbox's
-            resource.setrlimit(resource.RLIMIT_NPROC, (_tasks_of(os.getuid()) + limits["processes"],) * 2)
-    return apply
-
-
-def _tasks_of(uid):
-    """Processes and threads whose real uid is uid (what RLIMIT_NPROC counts)."""
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/status") as status:
-                    fields = dict(line.split(":", 1) for line in status if ":" in line)
-                if int(fields["Uid"].split()[0]) == uid:
-                    count += int(fields["Threads"])
-            except (OSError, KeyError, ValueError):
-                pass  # ended meanwhile
-    return count
-
-
-def _check_folder(path, prefix):
-    if not Path(path).name.startswith(prefix):
-        sys.exit(f"autograde.sandbox: {path} is not a {prefix}… folder made for this grading run: "
-                 "grade through `python -m autograde grade`.")
-    return str(Path(path).resolve())
-
-
-def _allocate_uid():
-    """A host uid no other live sandbox has: the first of UID_RANGE, unused by any account, whose lock file this
-    process can lock. The lock lasts as long as this process (the kernel server's keeper); so do the sandbox's
-    processes (bwrap's --die-with-parent)."""
-    import fcntl
-    import pwd
-
-    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
-    for uid in UID_RANGE:
-        try:
-            pwd.getpwuid(uid)
-            continue  # an account's uid: never share its process count or files
-        except KeyError:
-            pass
-        fd = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return uid, fd
-        except BlockingIOError:
-            os.close(fd)
-    raise RuntimeError(f"all {len(UID_RANGE)} sandbox uids are in use")
-
-
-def main(argv=None):
-    """The kernel server's keeper: python -m autograde.sandbox SERVER_DIR RUNTIME_DIR (see kernel_server).
-
-    Starts the sandbox and stays outside it; ends it when its stdin (a pipe from the grading process) closes,
-    so that nothing of a run outlives the process that started it, however that process ends."""
-    argv = sys.argv[1:] if argv is None else argv
-    if os.geteuid() == 0 and os.environ.get(_STAGE_ENV) != "private-mounts":
-        # Root: go on in a private mount namespace (same process), where _stage can bind-mount freely.
-        os.environ[_STAGE_ENV] = "private-mounts"
-        os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--",
-                              sys.executable, "-m", "autograde.sandbox", *argv])
-    server_dir = _check_folder(argv[0], SERVER_PREFIX)
-    runtime_dir = _check_folder(argv[1], RUNTIME_PREFIX)
-    limits = json.loads(os.environ.get(LIMITS_ENV) or Limits().as_env())
-    mounts = ["--bind", runtime_dir, zygote.RUNTIME_DIR, "--bind", server_dir, zygote.SERVER_DIR,
-              "--ro-bind", f"{server_dir}/course", zygote.COURSE_DIR]
-    staged, uid = [], None
-    try:
-        if os.geteuid() == 0:
-            uid, _lock = _allocate_uid()  # the sandbox's own host user
-            for path in [Path(server_dir), *Path(server_dir).iterdir()]:
-                os.chown(path, uid, uid, follow_symlinks=False)
-            os.chmod(runtime_dir, 0o1733)  # kernels may add their socket folders, not list others' files
-        for prefix in sorted({sys.prefix, sys.base_prefix}):  # the Python environment
-            if not prefix.startswith(("/usr/", "/opt/")):
-                source = prefix
-                if uid is not None:
-                    staged.append(Path(tempfile.mkdtemp(prefix="stage-", dir=runtime_dir)))
-                    staged[-1].chmod(0o755)
-                    source = _stage(prefix, staged[-1] / "prefix")
-                mounts = ["--ro-bind", source, prefix] + mounts
-        child = subprocess.Popen(bwrap_command(mounts, limits), preexec_fn=_limit(limits, uid))
-        signal.signal(signal.SIGTERM, lambda *_: child.kill())
-        threading.Thread(target=_kill_when_stdin_closes, args=(child,), daemon=True).start()
-        return child.wait()
-    finally:
-        for folder in staged:
-            _unstage(folder / "prefix")
-            _unstage(folder)
-
-
-def _kill_when_stdin_closes(child):
-    while os.read(0, 4096):
-        pass
-    child.kill()
-
-
 @contextlib.contextmanager
-def kernel_server(limits, runtime_dir, course_modules=None, ready_seconds=120):
+def running_kernel_server(limits, runtime_dir, course_modules=None, ready_seconds=120):
     """Start the sandboxed kernel server for one grading run; yields the environment nbgrader needs.
 
-    The server imports torch once and forks every kernel of the run from there (autograde/zygote.py):
-    the kernelspec's launcher (autograde/launcher.py) finds it through SERVER_ENV."""
+    The server imports torch once and forks every kernel of the run from there (autograde/kernel_server.py):
+    the kernelspec's launcher (autograde/kernel_proxy.py) finds it through SERVER_ENV."""
     with owned_tempdir(SERVER_PREFIX, dir=Path(runtime_dir).parent) as server_dir:
-        shutil.copy(Path(zygote.__file__), server_dir / "zygote.py")
+        for script in (kernel_server.__file__, kernel_wire.__file__):  # run there as a script and its neighbour
+            shutil.copy(script, server_dir / Path(script).name)
         (server_dir / "course").mkdir(mode=0o755)
         for module in sorted(Path(course_modules).glob("*.py")) if course_modules else []:
             if module.is_file() and not module.is_symlink():
@@ -281,7 +110,7 @@ def kernel_server(limits, runtime_dir, course_modules=None, ready_seconds=120):
         env = {**os.environ, LIMITS_ENV: limits.as_env(), "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}
         # stdin: the lifeline (the keeper ends the sandbox when it closes); a session of its own: Ctrl-C in the
         # terminal reaches the grading process only, which then ends the run in order
-        server = subprocess.Popen([sys.executable, "-m", "autograde.sandbox", str(server_dir), str(runtime_dir)],
+        server = subprocess.Popen([sys.executable, "-m", "autograde.sandbox_keeper", str(server_dir), str(runtime_dir)],
                                   env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   start_new_session=True)
         try:
@@ -326,5 +155,3 @@ def require(unsandboxed):
     return reason
 
 
-if __name__ == "__main__":
-    sys.exit(main())

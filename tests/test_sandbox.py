@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
-from autograde import launcher, sandbox
+from autograde import kernel_proxy, sandbox
 from autograde.errors import AutogradeError
 from conftest import REPO
 
@@ -224,16 +224,16 @@ def test_a_kernel_server_that_cannot_start_says_why(tmp_path):
     wrong_place = tmp_path / "runtime"
     wrong_place.mkdir()
     with pytest.raises(AutogradeError, match=r"kernel server did not start: .*runtime is not a autograde-runtime-"):
-        with sandbox.kernel_server(sandbox.Limits(), wrong_place):
+        with sandbox.running_kernel_server(sandbox.Limits(), wrong_place):
             pass
     assert list(tmp_path.iterdir()) == [wrong_place], "the server's folder must not stay behind"
 
 
-def test_the_launcher_refuses_to_run_without_the_runs_kernel_server(tmp_path):
+def test_the_kernel_proxy_refuses_to_run_without_the_runs_kernel_server(tmp_path):
     connection = tmp_path / "kernel.json"
     connection.write_text("{}")
-    env = {k: v for k, v in os.environ.items() if k != launcher.SERVER_ENV}
-    result = subprocess.run([sys.executable, "-m", "autograde.launcher", str(connection)], cwd=REPO, env=env,
+    env = {k: v for k, v in os.environ.items() if k != kernel_proxy.SERVER_ENV}
+    result = subprocess.run([sys.executable, "-m", "autograde.kernel_proxy", str(connection)], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "no sandboxed kernel server for this run" in result.stderr

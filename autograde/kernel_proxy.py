@@ -1,9 +1,9 @@
-"""The grading kernelspec's command (`python -m autograde.launcher {connection_file}`).
+"""The grading kernelspec's command (`python -m autograde.kernel_proxy {connection_file}`): a kernel proxy.
 
 jupyter_client starts this as "the kernel": it asks the run's sandboxed kernel server
-(autograde/zygote.py) for a kernel, sends it the connection information and the working
-folder's files (no notebook: those hold the hidden tests), and stands for that kernel until
-it ends. The kernel gets no stdin, stdout or stderr of this process. Killing this process kills the kernel. Imports only the standard library: it
+(autograde/kernel_server.py) for a kernel, sends it the connection information and the working
+folder's files (no notebook: those hold the hidden tests) in the format of kernel_wire.py, and stands
+for that kernel until it ends. Killing this process kills the kernel. Imports only the standard library: it
 starts once per notebook.
 """
 import io
@@ -13,6 +13,8 @@ import signal
 import socket
 import sys
 import tarfile
+
+from autograde import kernel_wire
 
 SERVER_ENV = "AUTOGRADE_KERNEL_SERVER"
 
@@ -36,7 +38,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     server = os.environ.get(SERVER_ENV)
     if not server or not os.path.exists(server):
-        sys.exit("autograde.launcher: no sandboxed kernel server for this run: "
+        sys.exit("autograde.kernel_proxy: no sandboxed kernel server for this run: "
                  "grade through `python -m autograde grade`.")
     with open(argv[0], encoding="utf-8") as f:
         connection_info = json.load(f)
@@ -45,20 +47,14 @@ def main(argv=None):
     try:
         connection.connect(server)
     except OSError as err:
-        sys.exit(f"autograde.launcher: the run's sandboxed kernel server does not answer ({err.strerror}): "
+        sys.exit(f"autograde.kernel_proxy: the run's sandboxed kernel server does not answer ({err.strerror}): "
                  "it stopped; grade again.")
-    # The kernel's stdin, stdout and stderr: nothing. What a kernel prints outside a cell never reaches
-    # nbgrader's log or memory; cell output travels over the kernel's sockets, where nbgrader caps it.
-    with open(os.devnull, "r+b") as devnull:
-        socket.send_fds(connection, [b"F"], [devnull.fileno()] * 3)
-    header = {"connection": connection_info, "tar_bytes": len(files)}
-    connection.sendall(json.dumps(header).encode() + b"\n" + files)
+    kernel_wire.send_request(connection, connection_info, files)
     # SIGTERM (jupyter_client ending the kernel) closes the connection: the server then kills the kernel
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    reply = connection.makefile("rb").readline()
-    if not reply:
+    result = kernel_wire.receive_reply(connection)
+    if result is None:
         return 1
-    result = json.loads(reply)
     if result["timed_out"]:
         print("autograde: the notebook ran out of time; its kernel was killed.", file=sys.stderr)
     if result.get("error"):  # written by the kernel before any student code ran

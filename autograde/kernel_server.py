@@ -6,14 +6,15 @@ notebook it forks a child that becomes a kernel in about a tenth of the time. Ea
   - gets its own user, mount, PID, network, IPC and UTS namespaces: it is PID 1 there, so
     everything it starts dies with it, and it sees no other kernel and not this server;
   - gets a fresh /tmp, /dev/shm and working folder /grading/work (tmpfs) holding the files the
-    launcher sent, and /grading/server (this file and its socket) covered by an empty folder;
+    proxy sent, and /grading/server (this file and its socket) covered by an empty folder;
   - drops every capability before running any student code, and gets the resource limits;
-  - is killed when its launcher goes away or the notebook's wall time is over.
+  - is killed when its proxy goes away or the notebook's wall time is over.
 Nothing but the imported libraries passes from this server to a kernel, and nothing from
 a kernel back: the server never runs student code.
 
-Runs as a script (`python zygote.py SOCKET LIMITS_JSON`), so it imports nothing of the
-course, only the standard library and what a kernel imports anyway.
+Runs as a script (`python kernel_server.py SOCKET LIMITS_JSON`), so it imports nothing of the
+course but its wire format (kernel_wire.py, copied next to it), the standard library and what a kernel
+imports anyway.
 """
 import ctypes
 import io
@@ -28,6 +29,11 @@ import struct
 import sys
 import tarfile
 import time
+
+try:
+    from . import kernel_wire
+except ImportError:  # run as a script in the server's folder, next to its copy of kernel_wire.py
+    import kernel_wire
 
 SANDBOX_ROOT = "/grading"  # made by bubblewrap: no host folder lies there
 WORKDIR = f"{SANDBOX_ROOT}/work"
@@ -138,17 +144,13 @@ def _reap():
 # --- one kernel -------------------------------------------------------------------------------
 
 def _receive(connection):
-    """The launcher's request: its stdin, stdout and stderr, then a JSON header line and a tar of the
-    working folder's files. The kernel writes to the launcher's stdout and stderr, as a kernel
-    started directly would (into nbgrader's log)."""
-    _, fds, _, _ = socket.recv_fds(connection, 1, 3)
-    for fd, target in zip(fds, (0, 1, 2)):
-        os.dup2(fd, target)
-        os.close(fd)
-    stream = connection.makefile("rb")
-    header = json.loads(stream.readline())
-    files = stream.read(header["tar_bytes"])
-    return header, files
+    """The proxy's request (kernel_wire); the kernel gets no stdin, stdout or stderr: what it prints outside
+    a cell never reaches nbgrader's log or memory (cell output travels over its sockets, capped by nbgrader)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(devnull, target)
+    os.close(devnull)
+    return kernel_wire.receive_request(connection)
 
 
 def _kernel_supervisor(connection, limits):
@@ -156,7 +158,7 @@ def _kernel_supervisor(connection, limits):
 
     It shares the kernel's namespaces but not its process, and keeps the capabilities the kernel drops:
     once the kernel has bound its sockets, it makes the kernel's socket folder read-only."""
-    header, files = _receive(connection)
+    connection_info, files = _receive(connection)
     uid, gid = os.getuid(), os.getgid()
     _check(_libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC
                          | _CLONE_NEWUTS), "unshare")
@@ -168,7 +170,7 @@ def _kernel_supervisor(connection, limits):
     if kernel == 0:
         connection.close()
         to_kernel.close()
-        _become_kernel(header, files, limits, from_kernel)
+        _become_kernel(connection_info, files, limits, from_kernel)
     from_kernel.close()
     deadline_reached, error = False, None
     pidfd = os.pidfd_open(kernel)
@@ -187,20 +189,20 @@ def _kernel_supervisor(connection, limits):
             else:
                 error = message[:500]
             continue
-        # the launcher asked, went away, or the notebook's wall time is over: end the whole kernel
+        # the proxy asked, went away, or the notebook's wall time is over: end the whole kernel
         deadline_reached = not ready
         os.kill(kernel, signal.SIGKILL)  # PID 1 of its namespace: everything it started dies with it
         timeout = None
     status = os.waitpid(kernel, 0)[1]
     code = os.waitstatus_to_exitcode(status)
     try:
-        connection.sendall(json.dumps({"exit": code, "timed_out": deadline_reached, "error": error}).encode() + b"\n")
+        kernel_wire.send_reply(connection, code, deadline_reached, error)
     except OSError:
         pass
     os._exit(0)
 
 
-def _become_kernel(header, files, limits, supervisor):
+def _become_kernel(connection_info, files, limits, supervisor):
     """PID 1 of the new namespaces: set up its folders, drop privileges, start ipykernel."""
     try:
         os.setsid()  # its own session and process group: killpg(0) reaches this kernel's processes only
@@ -211,7 +213,7 @@ def _become_kernel(header, files, limits, supervisor):
         for scratch in SCRATCH:  # /dev/shm: what multiprocessing's locks need
             _fresh_tmpfs(scratch, scratch_mb)
         _mount("tmpfs", SERVER_DIR, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "mode=555,size=4k")
-        connection = dict(header["connection"])
+        connection = dict(connection_info)
         if connection.get("transport") != "ipc":
             raise ValueError("grading kernels talk over IPC sockets only")
         folder, name = os.path.split(os.path.dirname(connection["ip"]))[1], os.path.basename(connection["ip"])
