@@ -1,0 +1,115 @@
+"""Reading an untrusted submission folder (autograde/submission_files.py) and the run's own temporary
+folders (autograde/scratch.py): no kernel, no nbgrader, a second each."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograde import grading
+from autograde.scratch import owned_tempdir
+from autograde.submission_files import SubmissionFiles, collect
+from conftest import REPO
+
+NOTEBOOKS = ["01_basics", "02_exercises"]
+COURSE_FILES = ["autograd_checks.py", "d2l_plot.py"]
+
+
+@pytest.fixture
+def submission(tmp_path):
+    folder = tmp_path / "submitted" / "alice" / "autograd"
+    folder.mkdir(parents=True)
+    (folder / "01_basics.ipynb").write_text("{}")
+    (folder / "autograd_checks.py").write_text("# the release's copy\n")
+    return folder
+
+
+def read(folder, allowed=(), max_file_mb=50):
+    return collect(folder, notebooks=NOTEBOOKS, course_files=COURSE_FILES,
+                   rules=SubmissionFiles(allowed=list(allowed), max_file_mb=max_file_mb))
+
+
+def test_notebooks_and_course_files_are_read(submission):
+    files, refused = read(submission)
+    assert files == {"01_basics.ipynb": b"{}", "autograd_checks.py": b"# the release's copy\n"} and refused == []
+
+
+def test_links_are_refused_never_followed(submission, tmp_path):
+    secret = tmp_path / "source.ipynb"
+    secret.write_text("hidden tests")
+    (submission / "02_exercises.ipynb").symlink_to(secret)
+    (submission / "data").mkdir()
+    (submission / "data" / "gradebook.db").symlink_to(tmp_path / "nowhere")
+    files, refused = read(submission, allowed=["data/*"])
+    assert "02_exercises.ipynb" not in files and b"hidden tests" not in b"".join(files.values())
+    assert refused == [("02_exercises.ipynb", "a symbolic link"), ("data/gradebook.db", "a symbolic link")]
+
+
+def test_a_linked_submission_folder_is_refused_whole(tmp_path, submission):
+    linked = tmp_path / "submitted" / "mallory" / "autograd"
+    linked.parent.mkdir()
+    linked.symlink_to(submission)
+    files, refused = read(linked)
+    assert files == {} and refused == [("autograd", "the submission folder is a symbolic link or not a folder")]
+
+
+def test_fifos_and_modules_are_refused_and_data_files_need_a_pattern(submission):
+    os.mkfifo(submission / "pipe.ipynb")
+    (submission / "autograd_checks").mkdir()
+    (submission / "autograd_checks" / "__init__.py").write_text("fake")
+    (submission / "data.csv").write_text("1,2")
+    (submission / "data.py").write_text("shadow")
+    (submission / ".ipynb_checkpoints").mkdir()
+    (submission / ".ipynb_checkpoints" / "01_basics-checkpoint.ipynb").write_text("{}")
+    files, refused = read(submission, allowed=["*.csv", "*.py"])
+    assert files["data.csv"] == b"1,2" and "data.py" not in files
+    assert dict(refused) == {"autograd_checks/__init__.py": "not part of the assignment",
+                             "data.py": "not part of the assignment",
+                             "pipe.ipynb": "not a regular file (a device, FIFO or socket)"}
+
+
+def test_files_over_the_size_limit_are_refused(submission):
+    (submission / "02_exercises.ipynb").write_bytes(bytes((1 << 20) + 1))
+    files, refused = read(submission, max_file_mb=1)
+    assert "02_exercises.ipynb" not in files and refused == [("02_exercises.ipynb", "larger than 1 MB")]
+
+
+@pytest.mark.parametrize("error, why", [
+    ("Traceback ...\nnbclient.exceptions.DeadKernelError: Kernel died", "the kernel died"),
+    ("RuntimeError: Kernel died before replying to kernel_info", "the kernel did not start"),
+    ("nbformat.reader.NotJSONError: Notebook does not appear to be JSON: '{bad'", "a notebook is not valid JSON"),
+    ("nbgrader.preprocessors.execute.UnresponsiveKernelError", "the kernel could not be interrupted"),
+    ("ValueError: weird \x1b[31m\nthing", "nbgrader failed on it: thing"),
+])
+def test_causes_come_from_the_error_nbgrader_reports(error, why):
+    assert grading.cause(error).startswith(why)
+
+
+def test_an_owned_folder_goes_away_with_its_maker_even_when_killed_and_deep(tmp_path):
+    maker = subprocess.Popen([sys.executable, "-c",
+                              "import os, sys, time\n"
+                              "from autograde.scratch import owned_tempdir\n"
+                              "with owned_tempdir('deep-', dir=sys.argv[1]) as folder:\n"
+                              "    os.chdir(folder)\n"
+                              "    for _ in range(3000):\n"  # deeper than a path may be long
+                              "        os.mkdir('d')\n"
+                              "        os.chdir('d')\n"
+                              "    print(folder, flush=True)\n"
+                              "    time.sleep(60)\n", str(tmp_path)],
+                             cwd=REPO, stdout=subprocess.PIPE, text=True)
+    folder = maker.stdout.readline().strip()
+    assert os.path.isdir(folder)
+    maker.send_signal(signal.SIGKILL)
+    maker.wait()
+    deadline = time.monotonic() + 10
+    while os.path.exists(folder) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(folder)
+
+
+def test_an_owned_folder_is_removed_when_its_block_ends(tmp_path):
+    with owned_tempdir("block-", dir=tmp_path) as folder:
+        (folder / "file").write_text("x")
+    assert list(tmp_path.iterdir()) == []
