@@ -63,7 +63,10 @@ class GradingKernelManager(AsyncKernelManager):
     client_factory = Type(klass=ReadyAtOnceKernelClient)
 
     def __init__(self, runtime_dir, **kwargs):
-        super().__init__(transport="ipc", ip=os.path.join(runtime_dir, f"kernel-{uuid.uuid4().hex}", "k"), **kwargs)
+        name = f"kernel-{uuid.uuid4().hex}"
+        # the connection file too lies in the session's runtime folder, which goes away with the session
+        super().__init__(transport="ipc", ip=os.path.join(runtime_dir, name, "k"),
+                         connection_file=os.path.join(runtime_dir, f"{name}.json"), **kwargs)
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)

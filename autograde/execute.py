@@ -68,6 +68,7 @@ class GradingExecute(Execute):
             return super().create_kernel_manager()
         self.kernel_name = sandbox.KERNEL_NAME
         self.shutdown_kernel = "immediate"  # a grading kernel has nothing to save
+        self.log.info("Grading in the course's sandbox (kernel %s)", sandbox.KERNEL_NAME)
         self.km = GradingKernelManager(
             runtime_dir=self._session_env[sandbox.RUNTIME_ENV], kernel_name=sandbox.KERNEL_NAME, config=self.config,
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(sandbox.JUPYTER_PATH / "kernels")]))

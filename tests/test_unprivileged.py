@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde import sandbox
+from autograde import sandbox, sandbox_keeper
 from conftest import REPO
 
 USER = "autograde-ci"
@@ -72,16 +72,20 @@ def test_the_sandbox_tests_pass_as_an_unprivileged_user(tmp_path):
 
 
 def test_two_live_sandboxes_never_share_a_uid():
-    first, first_lock = sandbox._allocate_uid()
-    second, second_lock = sandbox._allocate_uid()
+    first, first_lock = sandbox_keeper._allocate_uid()
+    second, second_lock = sandbox_keeper._allocate_uid()
     try:
         assert first != second
-        other = subprocess.run([sys.executable, "-c", "from autograde import sandbox; print(sandbox._allocate_uid()[0])"],
+        other = subprocess.run([sys.executable, "-c", "from autograde import sandbox_keeper; print(sandbox_keeper._allocate_uid()[0])"],
                                cwd=REPO, capture_output=True, text=True, check=True)
         assert int(other.stdout) not in (first, second)
     finally:
         os.close(first_lock)
         os.close(second_lock)
-    again, lock = sandbox._allocate_uid()  # released: the first free one is handed out again
-    os.close(lock)
-    assert again == first
+    import fcntl
+
+    fd = os.open(sandbox_keeper.UID_LOCKS / str(first), os.O_RDWR)  # released with its holder
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)

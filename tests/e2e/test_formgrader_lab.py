@@ -104,3 +104,20 @@ def test_grade_the_written_answer_by_hand(page, lab, demo, grades):
     total = page.locator("tr", has=page.get_by_text(STUDENT, exact=True)).locator("td").nth(3)
     total.wait_for()
     assert float(total.text_content().split("/")[0]) == float(grades[STUDENT]["auto_total"]) + maximum
+
+
+def test_formgraders_autograde_button_grades_in_the_sandbox(page, lab, grades):
+    """nbgrader's own autograde path (what the button runs, in the Jupyter server's process) goes through the
+    course's Execute step: a sandboxed kernel (autograde/execute.py), the same grade as `python -m autograde`."""
+    student = "carol_partial"
+    page.goto(lab.url("formgrader/manage_submissions/autograd"))
+    row = page.locator("tr", has=page.get_by_text(student, exact=True))
+    row.locator("td.autograde a").click()
+    modal = page.locator("#success-modal")
+    modal.wait_for(state="visible", timeout=180_000)
+    assert f"Successfully autograded 'autograd' for student '{student}'" in modal.text_content()
+    assert "Grading in the course's sandbox (kernel python3-sandboxed)" in modal.text_content()  # nbgrader's log
+    shot(page, "instructor-6-autograde-button-sandboxed")
+    modal.get_by_role("button", name="Close").first.click()
+    score = row.locator("td").nth(4)
+    expect(score).to_contain_text(f"{float(grades[student]['auto_total']):g} /")
