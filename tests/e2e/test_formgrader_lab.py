@@ -110,9 +110,14 @@ def test_formgraders_autograde_button_grades_in_the_sandbox(page, lab, grades):
     """nbgrader's own autograde path (what the button runs, in the Jupyter server's process) goes through the
     course's Execute step: a sandboxed kernel (autograde/execute.py), the same grade as `python -m autograde`."""
     student = "carol_partial"
+    page.goto(lab.url("lab"))  # logs in (the token becomes a cookie), as the other tests do
+    page.locator(".jp-DirListing-item").first.wait_for()
     page.goto(lab.url("formgrader/manage_submissions/autograd"))
-    row = page.locator("tr", has=page.get_by_text(student, exact=True))
-    row.locator("td.autograde a").click()
+    row = page.locator("#main-table tr", has=page.locator("td.student-id", has_text=student))
+    try:
+        row.locator("td.autograde a").click()
+    finally:
+        shot(page, "instructor-6-manage-submissions")
     modal = page.locator("#success-modal")
     modal.wait_for(state="visible", timeout=180_000)
     assert f"Successfully autograded 'autograd' for student '{student}'" in modal.text_content()
