@@ -33,15 +33,19 @@ def unpack(files, folder):
         target.write_bytes(data)
 
 
-def grade_batch(course_files, assignment, submissions, options, on_started=None):
+def grade_batch(course_files, assignment, submissions, options, on_started=None, recorded=None):
     """Grade some submissions in a private course made from course_files; runs on any worker.
 
+    recorded: what the class's gradebook holds for them (gradebook.export_submissions), so that nbgrader
+    grades on top of it as it would in place (manual grades and extra credit count in a late penalty).
     Returns {student: {"status", "grades", "autograded"}} with autograded notebooks as bytes."""
     with tempfile.TemporaryDirectory(prefix="autograde-batch-") as tmp:
         unpack(course_files, tmp)
         for student, files in submissions.items():
             unpack(files, Path(tmp) / "submitted" / student / assignment)
         course = Course(Path(tmp))
+        if recorded:
+            gradebook.import_submissions(course, assignment, recorded)
         statuses = grading.main(course=course, assignment=assignment, on_started=on_started, **options)
         return {student: {"status": statuses[student],
                           "grades": gradebook.export_submission(course, assignment, student),
@@ -114,13 +118,14 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
     _ensure_assignment(course, assignment, verbose)
     course_files = base or base_files(course, assignment, verbose)
     submissions = {s: pack(course.submitted / s / assignment) for s in students}
+    recorded = gradebook.export_submissions(course, assignment, students)
     batches = _batches(students, workers)
     progress = Progress(len(students))
     results = {}
 
     def collect(batch_result, already_counted=0):
         results.update(batch_result)
-        _write(course, assignment, batch_result)
+        _write(course, assignment, batch_result, recorded)
         progress.advance(len(batch_result) - already_counted)
 
     if cluster:
@@ -129,7 +134,8 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
         with Client(cluster, timeout="20s") as client:
             shipped = client.scatter(course_files, broadcast=True)
             futures = [client.submit(grade_batch, shipped, assignment, {s: submissions[s] for s in batch},
-                                     options, pure=False) for batch in batches]
+                                     options, pure=False, recorded={s: recorded[s] for s in batch})
+                       for batch in batches]
             for future in dask_completed(futures):
                 collect(future.result())
     else:
@@ -142,7 +148,8 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
                     progress.advance(1)  # nbgrader finished the one before
                 started.append(student)
 
-            result = grade_batch(course_files, assignment, {s: submissions[s] for s in batch}, options, on_started)
+            result = grade_batch(course_files, assignment, {s: submissions[s] for s in batch}, options, on_started,
+                                 {s: recorded[s] for s in batch})
             return result, max(0, len(started) - 1)
 
         with ThreadPoolExecutor(workers) as pool:
@@ -151,9 +158,9 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
     return {student: results[student]["status"] for student in students}
 
 
-def _write(course, assignment, batch_result):
+def _write(course, assignment, batch_result, recorded):
     """The single writer: grades into the class's gradebook, autograded notebooks into autograded/."""
-    gradebook.import_submissions(course, assignment, {s: r["grades"] for s, r in batch_result.items()})
+    gradebook.import_submissions(course, assignment, {s: r["grades"] for s, r in batch_result.items()}, recorded)
     for student, result in batch_result.items():
         target = course.autograded / student / assignment
         if target.exists():
