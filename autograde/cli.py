@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import bench as bench_module
-from . import check, demo, feedback, grading, release, reports, sandbox, scheduler
+from . import check, demo, feedback, grading, lms, release, reports, sandbox, scheduler, status
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
@@ -19,11 +19,11 @@ def _grade(*, course, assignment, student=None, workers=None, cluster=None, unsa
                                      cluster=cluster, options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout),
                                      verbose=verbose)
     reports.main(course=course, assignment=assignment, verbose=verbose)
-    reports.print_statuses(statuses)
+    exit_code = status.print_statuses(status.statuses(course, assignment, statuses))
     reason = sandbox.problem() if unsandboxed else None
     if reason:
         print(f"All {len(statuses)} submission(s) ran WITHOUT the sandbox ({reason}), as --unsandboxed asked.")
-    return 3 if any(statuses.values()) else 0  # 3: the instructor must look at some submissions
+    return exit_code  # 3: the instructor must look at some submissions
 
 
 def parser():
@@ -51,7 +51,11 @@ def parser():
                        help="grade without bubblewrap: student code runs with your rights (trusted code only)")
     timeout_option(grade)
     command("feedback", feedback.main, "write feedback HTML for graded submissions")
-    command("report", reports.main, "write reports/<assignment>-grades.csv and print a summary")
+    command("report", reports.main, "write reports/ (grades table, Canvas and Moodle imports) and print a summary")
+    roster = sub.add_parser("roster", help="put the class roster (CSV: 学号, 姓名, email) into the gradebook",
+                            description="put the class roster (CSV: 学号, 姓名, email) into the gradebook")
+    roster.add_argument("roster", type=Path, metavar="FILE.csv")
+    roster.set_defaults(func=lms.main)
     command("demo", demo.main, "release, then grade the bundled sample class in demo/")
     bench = command("bench", bench_module.main, "time plain nbgrader against this tool on a synthetic class")
     bench.add_argument("--students", type=int, default=120, help="class size (default: 120, about 8 minutes on 2 cores)")

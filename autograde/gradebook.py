@@ -50,6 +50,11 @@ def _open(course):
                              hint="Is the file a gradebook? Move a corrupt one aside and grade again.") from err
 
 
+def connect(course):
+    """The course's nbgrader Gradebook, to use as a context manager."""
+    return _open(course)
+
+
 def items(course, assignment):
     """The assignment's graded items, in notebook order."""
     from nbgrader.api import MissingEntry

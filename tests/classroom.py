@@ -1,6 +1,6 @@
 """A small real class under a late policy, shared by the tests that run a course as instructors do.
 
-Five students: on time, late, a missing notebook, a notebook whose every answer fails to run, a blank
+Five students: on time, late, a renamed (so missing) notebook, a notebook whose every answer fails to run, a blank
 release handed in without a timestamp. The course copy has a due date and nbgrader's "zero" late policy.
 """
 import os
@@ -34,7 +34,8 @@ def cases(course):
     return [
         (submissions.Case("s1_on_time", "the solution, on time"), ON_TIME),
         (submissions.Case("s2_late", "the solution, late"), LATE),
-        (submissions.Case("s3_missing_notebook", "only 01_basics handed in", notebooks=["01_basics"]), ON_TIME),
+        (submissions.Case("s3_renamed_notebook", "02_exercises handed in as 02_Exercises.ipynb",
+                          rename={"02_exercises": "02_Exercises"}), ON_TIME),
         (submissions.Case("s4_fails_to_run", "every answer of 01_basics raises", answers=crash,
                           notebooks=["01_basics", "02_exercises"]), ON_TIME),
         (submissions.Case("s5_blank_no_timestamp", "the untouched release, no timestamp.txt", base="blank"), None),
