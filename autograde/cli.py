@@ -7,21 +7,31 @@ import sys
 from pathlib import Path
 
 from . import bench as bench_module
-from . import check, demo, feedback, grading, lms, release, reports, sandbox, scheduler, status
+from . import check, demo, feedback, grading, incremental, lms, release, reports, sandbox, scheduler, status
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
 
-def _grade(*, course, assignment, student=None, workers=None, cluster=None, unsandboxed=False, cell_timeout=None,
-           verbose=False):
+def _grade(*, course, assignment, student=None, regrade_all=False, workers=None, cluster=None, unsandboxed=False,
+           cell_timeout=None, verbose=False):
     students = grading.students_to_grade(course, assignment, student)
-    statuses = scheduler.grade_class(course=course, assignment=assignment, students=students, workers=workers,
-                                     cluster=cluster, options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout),
-                                     verbose=verbose)
+    todo = incremental.plan(course, assignment, students, regrade_all=regrade_all or student is not None)
+    if todo.unchanged:
+        print(f"{len(todo.unchanged)} 份提交自上次评分后没有改动，这次不评（全部重新评分：--all）。")
+    statuses = {}
+    if todo.to_grade:
+        statuses = scheduler.grade_class(course=course, assignment=assignment, students=todo.to_grade,
+                                         workers=workers, cluster=cluster,
+                                         options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout),
+                                         verbose=verbose)
+        incremental.record(course, assignment, todo, statuses)
     reports.main(course=course, assignment=assignment, verbose=verbose)
-    exit_code = status.print_statuses(status.statuses(course, assignment, statuses))
+    stale = incremental.stale(course, assignment)
+    shown = {**incremental.previous_problems(course, assignment, todo.unchanged),
+             **{s: None for s in stale if s in todo.unchanged}, **statuses}
+    exit_code = status.print_statuses(status.statuses(course, assignment, shown, stale))
     reason = sandbox.problem() if unsandboxed else None
-    if reason:
+    if reason and statuses:
         print(f"All {len(statuses)} submission(s) ran WITHOUT the sandbox ({reason}), as --unsandboxed asked.")
     return exit_code  # 3: the instructor must look at some submissions
 
@@ -43,8 +53,10 @@ def parser():
         return cmd
 
     command("release", release.main, "generate release/ from source/ (nbgrader generate_assignment)")
-    grade = command("grade", _grade, "autograde submitted/ and write the grades table")
-    grade.add_argument("--student", help="grade only this student")
+    grade = command("grade", _grade, "autograde new or changed submissions in submitted/ and write reports/")
+    grade.add_argument("--student", help="grade only this student (whether or not the submission changed)")
+    grade.add_argument("--all", dest="regrade_all", action="store_true",
+                       help="regrade every submission (default: only new or changed ones)")
     grade.add_argument("--workers", type=int, help="parallel nbgrader processes (default: the machine's cores)")
     grade.add_argument("--cluster", metavar="tcp://HOST:PORT", help="send the work to this Dask scheduler")
     grade.add_argument("--unsandboxed", action="store_true",

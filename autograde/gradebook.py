@@ -81,6 +81,17 @@ def scores(course, assignment):
         return result
 
 
+def graded_students(course, assignment):
+    """The students the gradebook has a submission of this assignment from (none if it lacks the assignment)."""
+    from nbgrader.api import MissingEntry
+
+    with _open(course) as gb:
+        try:
+            return {s.student_id for s in gb.assignment_submissions(assignment)}
+        except MissingEntry:
+            return set()
+
+
 def export_assignment(course, assignment):
     """The assignment as nbgrader's gradebook knows it (notebooks and their cells), as plain data: all a
     gradebook needs to autograde submissions of it, without any student or grade."""

@@ -4,27 +4,28 @@ All of them show the final grade of autograde/grades.py (auto + manual + extra c
 the max), the number Formgrader and `nbgrader export` show. The table is UTF-8 with a BOM, so Excel on
 Windows opens the Chinese as Chinese; its columns, in order:
 
-    学号, 姓名, email, 状态 (已提交 / 迟交 / 未提交), 提交时间 (UTC), one column a notebook "NAME (/MAX)"
+    学号, 姓名, email, 状态 (已提交 / 迟交 / 未提交; "；成绩过期" when stale), 提交时间 (UTC), one column a notebook "NAME (/MAX)"
     (its final score), 迟交扣分, "总分 (/MAX)", 待人工评分 (grade ids waiting for a grader), then one
     column a graded cell (its score; empty: not graded yet).
 """
 import csv
 import unicodedata
 
-from . import gradebook, grades, lms
+from . import gradebook, grades, incremental, lms
 from .grades import ENCODING, number
 
 
-def state(grade):
+def state(grade, stale=()):
     if not grade.submitted:
         return "未提交"
-    return "迟交" if grade.seconds_late > 0 else "已提交"
+    return ("迟交" if grade.seconds_late > 0 else "已提交") + ("；成绩过期" if stale else "")
 
 
 def write_grades_csv(course, assignment, path=None):
     """Write the grades table and return its path."""
     items = gradebook.items(course, assignment)
     everyone = grades.final_grades(course, assignment)
+    stale = incremental.stale(course, assignment)
     path = path or course.reports / f"{assignment}-grades.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     notebooks = everyone[0].notebooks if everyone else []
@@ -35,7 +36,7 @@ def write_grades_csv(course, assignment, path=None):
                         + [f"{nb.name} (/{number(nb.max_score)})" for nb in notebooks]
                         + ["迟交扣分", f"总分 (/{number(top)})", "待人工评分"] + [i.grade_id for i in items])
         for g in everyone:
-            writer.writerow([g.student, g.name, g.email, state(g), g.timestamp.isoformat(" ") if g.timestamp else ""]
+            writer.writerow([g.student, g.name, g.email, state(g, stale.get(g.student)), g.timestamp.isoformat(" ") if g.timestamp else ""]
                             + [number(nb.final) for nb in g.notebooks]
                             + [number(g.late_penalty), number(g.final), " ".join(gid for _, gid in g.pending)]
                             + ["" if g.items.get(i.grade_id) is None else number(g.items[i.grade_id]) for i in items])
@@ -146,6 +147,10 @@ def main(*, course, assignment, verbose=False):
     pending = pending_manual_grading(course, assignment)
     if pending:
         print("\n" + pending)
+    stale = incremental.stale(course, assignment)
+    if stale:
+        print(f"\n成绩已过期（评分后 release 的评分单元格改过）：{'、'.join(sorted(stale))}。"
+              f"重新评分：{incremental.REGRADE_HINT}")
     print(f"\n成绩表：{path.relative_to(course.root)}")
     print("导入 LMS：" + "、".join(str(p.relative_to(course.root)) for p in exports) + "（Canvas、Moodle）")
     print("图：" + "、".join(str(p.relative_to(course.root)) for p in pictures))

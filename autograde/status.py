@@ -7,7 +7,7 @@ and make `grade` exit with 3.
 """
 from dataclasses import dataclass, field
 
-from . import grades
+from . import grades, incremental
 
 
 @dataclass
@@ -34,7 +34,8 @@ class Status:
         if self.hours_late:
             parts.append(f"迟交 {self.hours_late:.1f} 小时，扣 {grades.number(self.late_penalty)} 分")
         if self.stale:
-            parts.append("成绩已过期：" + "、".join(self.stale) + " 在评分后重新发布过")
+            parts.append("成绩已过期：" + "、".join(self.stale) + " 的评分单元格在评分后改过（重新评分："
+                         + f"{incremental.REGRADE_HINT}）")
         return "；".join(parts)
 
 
