@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import bench as bench_module
-from . import check, demo, feedback, grading, incremental, lms, release, reports, sandbox, scheduler, status
+from . import check, collect_zip, demo, feedback, grading, incremental, lms, release, reports, sandbox, scheduler, status
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
@@ -68,6 +68,11 @@ def parser():
                             description="put the class roster (CSV: 学号, 姓名, email) into the gradebook")
     roster.add_argument("roster", type=Path, metavar="FILE.csv")
     roster.set_defaults(func=lms.main)
+    collect = sub.add_parser("collect-zip", help="put a Canvas or Moodle submissions download into submitted/",
+                             description=collect_zip.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    collect.add_argument("zip_file", type=Path, metavar="FILE.zip")
+    collect.add_argument("assignment", nargs="?", default="autograd", help="assignment id (default: autograd)")
+    collect.set_defaults(func=collect_zip.main)
     command("demo", demo.main, "release, then grade the bundled sample class in demo/")
     bench = command("bench", bench_module.main, "time plain nbgrader against this tool on a synthetic class")
     bench.add_argument("--students", type=int, default=120, help="class size (default: 120, about 8 minutes on 2 cores)")
