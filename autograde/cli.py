@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from . import bench as bench_module
-from . import check, collect_zip, demo, feedback, grading, incremental, lms, release, reports, sandbox, scheduler, status
+from . import (check, collect_zip, demo, feedback, grading, incremental, lms, release, reports, sandbox, scheduler,
+               status, student_pack)
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
@@ -73,6 +74,7 @@ def parser():
     collect.add_argument("zip_file", type=Path, metavar="FILE.zip")
     collect.add_argument("assignment", nargs="?", default="autograd", help="assignment id (default: autograd)")
     collect.set_defaults(func=collect_zip.main)
+    command("student-pack", student_pack.main, "zip the lessons, release/ and a student README into dist/")
     command("demo", demo.main, "release, then grade the bundled sample class in demo/")
     bench = command("bench", bench_module.main, "time plain nbgrader against this tool on a synthetic class")
     bench.add_argument("--students", type=int, default=120, help="class size (default: 120, about 8 minutes on 2 cores)")
