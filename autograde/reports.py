@@ -87,7 +87,15 @@ def cjk_font():
     """The name of an installed font that has Chinese glyphs (Debian: fonts-wqy-microhei), or None."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    cached = {f.fname for f in manager.ttflist}
+    for path in font_manager.findSystemFonts():  # fonts installed after matplotlib built its font cache
+        if path not in cached:
+            try:
+                manager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    installed = {f.name for f in manager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 
 
