@@ -10,7 +10,7 @@ ASSIGNMENT ?= autograd
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-quick e2e lab release grade feedback report check bench clean
+.PHONY: help demo test test-quick e2e lab release grade feedback report check bench student-pack clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -56,7 +56,10 @@ check: $(STAMP) ## grade the corpus of sample submissions and compare with their
 bench: $(STAMP) ## plain nbgrader vs this tool on a synthetic class of 120, side by side (~8 min on 2 cores)
 	$(BIN)/python -m autograde bench $(ASSIGNMENT)
 
+student-pack: $(STAMP) ## dist/autograd-student.zip: lessons, release/, a student README (for an LMS or a web page)
+	$(BIN)/python -m autograde student-pack $(ASSIGNMENT)
+
 clean: ## remove what demo, grading and tests wrote (keeps .venv/ and committed files)
-	rm -rf demo reports .pytest_cache
+	rm -rf demo reports dist .pytest_cache
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 	@echo "nbgrader's data (submitted/, autograded/, feedback/, gradebook.db) is kept: delete it by hand if you mean to."

@@ -15,6 +15,11 @@ c.CourseDirectory.course_id = "d2l-autograd"
 c.CourseDirectory.root = str(COURSE_ROOT)
 # Embedded SQLite by default; AUTOGRADE_DB_URL points nbgrader at another database (e.g. PostgreSQL).
 c.CourseDirectory.db_url = os.environ.get("AUTOGRADE_DB_URL", f"sqlite:///{COURSE_ROOT / 'gradebook.db'}")
+# nbgrader's exchange: release_assignment puts the student version here, students fetch it (JupyterLab's
+# Assignment List on a JupyterHub, or `nbgrader fetch_assignment`) and submit into it, collect takes the
+# submissions into submitted/. A folder every student and grader can reach: on a JupyterHub a shared one,
+# nbgrader's default /srv/nbgrader/exchange. AUTOGRADE_EXCHANGE sets another (the tests use a temporary one).
+c.Exchange.root = os.environ.get("AUTOGRADE_EXCHANGE", "/srv/nbgrader/exchange")
 # Student folders hold notebooks and the check module only; ignore what editors and Python leave behind.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 

@@ -7,23 +7,34 @@ import sys
 from pathlib import Path
 
 from . import bench as bench_module
-from . import check, demo, feedback, grading, release, reports, sandbox, scheduler
+from . import (check, collect_zip, demo, feedback, grading, incremental, lms, release, reports, sandbox, scheduler,
+               status, student_pack)
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
 
 
-def _grade(*, course, assignment, student=None, workers=None, cluster=None, unsandboxed=False, cell_timeout=None,
-           verbose=False):
+def _grade(*, course, assignment, student=None, regrade_all=False, workers=None, cluster=None, unsandboxed=False,
+           cell_timeout=None, verbose=False):
     students = grading.students_to_grade(course, assignment, student)
-    statuses = scheduler.grade_class(course=course, assignment=assignment, students=students, workers=workers,
-                                     cluster=cluster, options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout),
-                                     verbose=verbose)
+    todo = incremental.plan(course, assignment, students, regrade_all=regrade_all or student is not None)
+    if todo.unchanged:
+        print(f"{len(todo.unchanged)} 份提交自上次评分后没有改动，这次不评（全部重新评分：--all）。")
+    statuses = {}
+    if todo.to_grade:
+        statuses = scheduler.grade_class(course=course, assignment=assignment, students=todo.to_grade,
+                                         workers=workers, cluster=cluster,
+                                         options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout),
+                                         verbose=verbose)
+        incremental.record(course, assignment, todo, statuses)
     reports.main(course=course, assignment=assignment, verbose=verbose)
-    reports.print_statuses(statuses)
+    stale = incremental.stale(course, assignment)
+    shown = {**incremental.previous_problems(course, assignment, todo.unchanged),
+             **{s: None for s in stale if s in todo.unchanged}, **statuses}
+    exit_code = status.print_statuses(status.statuses(course, assignment, shown, stale))
     reason = sandbox.problem() if unsandboxed else None
-    if reason:
+    if reason and statuses:
         print(f"All {len(statuses)} submission(s) ran WITHOUT the sandbox ({reason}), as --unsandboxed asked.")
-    return 3 if any(statuses.values()) else 0  # 3: the instructor must look at some submissions
+    return exit_code  # 3: the instructor must look at some submissions
 
 
 def parser():
@@ -43,15 +54,27 @@ def parser():
         return cmd
 
     command("release", release.main, "generate release/ from source/ (nbgrader generate_assignment)")
-    grade = command("grade", _grade, "autograde submitted/ and write the grades table")
-    grade.add_argument("--student", help="grade only this student")
+    grade = command("grade", _grade, "autograde new or changed submissions in submitted/ and write reports/")
+    grade.add_argument("--student", help="grade only this student (whether or not the submission changed)")
+    grade.add_argument("--all", dest="regrade_all", action="store_true",
+                       help="regrade every submission (default: only new or changed ones)")
     grade.add_argument("--workers", type=int, help="parallel nbgrader processes (default: the machine's cores)")
     grade.add_argument("--cluster", metavar="tcp://HOST:PORT", help="send the work to this Dask scheduler")
     grade.add_argument("--unsandboxed", action="store_true",
                        help="grade without bubblewrap: student code runs with your rights (trusted code only)")
     timeout_option(grade)
     command("feedback", feedback.main, "write feedback HTML for graded submissions")
-    command("report", reports.main, "write reports/<assignment>-grades.csv and print a summary")
+    command("report", reports.main, "write reports/ (grades table, Canvas and Moodle imports) and print a summary")
+    roster = sub.add_parser("roster", help="put the class roster (CSV: 学号, 姓名, email) into the gradebook",
+                            description="put the class roster (CSV: 学号, 姓名, email) into the gradebook")
+    roster.add_argument("roster", type=Path, metavar="FILE.csv")
+    roster.set_defaults(func=lms.main)
+    collect = sub.add_parser("collect-zip", help="put a Canvas or Moodle submissions download into submitted/",
+                             description=collect_zip.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    collect.add_argument("zip_file", type=Path, metavar="FILE.zip")
+    collect.add_argument("assignment", nargs="?", default="autograd", help="assignment id (default: autograd)")
+    collect.set_defaults(func=collect_zip.main)
+    command("student-pack", student_pack.main, "zip the lessons, release/ and a student README into dist/")
     command("demo", demo.main, "release, then grade the bundled sample class in demo/")
     bench = command("bench", bench_module.main, "time plain nbgrader against this tool on a synthetic class")
     bench.add_argument("--students", type=int, default=120, help="class size (default: 120, about 8 minutes on 2 cores)")

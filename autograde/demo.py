@@ -6,7 +6,7 @@ touched: autograde, feedback, grades table, summary.
 """
 from pathlib import Path
 
-from . import feedback, release, reports, sandbox, scheduler, submissions
+from . import feedback, release, reports, sandbox, scheduler, status, submissions
 from .course import scratch_course
 
 SAMPLE_CLASS = Path(__file__).resolve().parent / "sample_class"
@@ -26,7 +26,7 @@ def main(*, course, assignment, verbose=False):
         print(f"    注意：沙箱不可用（{reason}），示例班级在沙箱外评分。{sandbox.INSTALL_HINT}")
     statuses = scheduler.grade_class(course=demo, assignment=assignment, students=demo.students(assignment),
                                      options=dict(unsandboxed=reason is not None), verbose=verbose)
-    reports.print_statuses(statuses)
+    status.print_statuses(status.statuses(demo, assignment, statuses))
     print("4/5 生成反馈（nbgrader generate_feedback）…")
     feedback.main(course=demo, assignment=assignment, verbose=verbose)
     print("5/5 成绩表\n")

@@ -50,6 +50,11 @@ def _open(course):
                              hint="Is the file a gradebook? Move a corrupt one aside and grade again.") from err
 
 
+def connect(course):
+    """The course's nbgrader Gradebook, to use as a context manager."""
+    return _open(course)
+
+
 def items(course, assignment):
     """The assignment's graded items, in notebook order."""
     from nbgrader.api import MissingEntry
@@ -74,6 +79,17 @@ def scores(course, assignment):
                 for notebook in submission.notebooks for grade in notebook.grades
             }
         return result
+
+
+def graded_students(course, assignment):
+    """The students the gradebook has a submission of this assignment from (none if it lacks the assignment)."""
+    from nbgrader.api import MissingEntry
+
+    with _open(course) as gb:
+        try:
+            return {s.student_id for s in gb.assignment_submissions(assignment)}
+        except MissingEntry:
+            return set()
 
 
 def export_assignment(course, assignment):
@@ -121,38 +137,74 @@ def zero_auto_scores(course, assignment, student):
         gb.db.commit()
 
 
-def export_submission(course, assignment, student):
-    """What autograding recorded for one submission, as plain data (to move it to another gradebook)."""
+# The rows nbgrader keeps for one submission. Their columns are copied generically, all but the keys, so a
+# column nbgrader records (late penalty, extension, flags, extra credit, comments, ...) is never left behind.
+def _data_columns(model):
+    return [c.key for c in model.__table__.columns if not c.primary_key and not c.foreign_keys]
+
+
+def _row(row):
+    return {key: getattr(row, key) for key in _data_columns(type(row))}
+
+
+def _dump(submission):
+    return {"values": _row(submission), "notebooks": {nb.name: {
+        "values": _row(nb),
+        "grades": {g.name: _row(g) for g in nb.grades},
+        "comments": {c.name: _row(c) for c in nb.comments},
+    } for nb in submission.notebooks}}
+
+
+def export_submissions(course, assignment, students):
+    """{student: every column nbgrader recorded for the submission, or None if there is none}, as plain data
+    (to move it between gradebooks)."""
+    from nbgrader.api import MissingEntry
+
+    result = {}
     with _open(course) as gb:
-        submission = gb.find_submission(assignment, student)
-        return {
-            "timestamp": submission.timestamp.isoformat() if submission.timestamp else None,
-            "notebooks": {nb.name: {
-                "flagged": nb.flagged,
-                "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
-                "comments": {c.name: c.auto_comment for c in nb.comments},
-            } for nb in submission.notebooks},
-        }
+        for student in students:
+            try:
+                result[student] = _dump(gb.find_submission(assignment, student))
+            except MissingEntry:
+                result[student] = None
+    return result
 
 
-def import_submissions(course, assignment, exported):
+def export_submission(course, assignment, student):
+    return export_submissions(course, assignment, [student])[student]
+
+
+def _merge(row, values, before):
+    """Set the columns that changed since `before` (all of them if there was no before)."""
+    for key, value in values.items():
+        if before is None or before.get(key) != value:
+            setattr(row, key, value)
+
+
+def import_submissions(course, assignment, exported, before=None):
     """Write {student: export_submission(...)} into this course's gradebook, in one transaction.
 
-    The only place parallel grading writes grades, so concurrent workers never share a database."""
-    from datetime import datetime
-
+    before: what this gradebook held when the submissions were sent to be graded ({student: export or None});
+    then only the columns grading changed are written, so a manual grade, extra credit or extension entered in
+    Formgrader meanwhile is kept. The only place parallel grading writes grades, so concurrent workers never
+    share a database."""
+    before = before or {}
     with _open(course) as gb:
         for student, data in exported.items():
+            if data is None:
+                continue
             gb.update_or_create_student(student)
-            timestamp = datetime.fromisoformat(data["timestamp"]) if data["timestamp"] else None
-            submission = gb.update_or_create_submission(assignment, student, **(
-                {"timestamp": timestamp} if timestamp else {}))
+            submission = gb.update_or_create_submission(assignment, student)
+            prior = before.get(student) or {"values": None, "notebooks": {}}
+            _merge(submission, data["values"], prior["values"])
             for notebook in submission.notebooks:
-                recorded = data["notebooks"].get(notebook.name)
-                for grade in notebook.grades:
-                    grade.auto_score, grade.needs_manual_grade = (
-                        recorded["grades"].get(grade.name, [0.0, False]) if recorded else [0.0, False])
-                for comment in notebook.comments:
-                    comment.auto_comment = recorded["comments"].get(comment.name) if recorded else None
-                notebook.flagged = recorded["flagged"] if recorded else False
+                recorded, earlier = data["notebooks"].get(notebook.name), prior["notebooks"].get(notebook.name)
+                if recorded is None:
+                    continue
+                earlier = earlier or {"values": None, "grades": {}, "comments": {}}
+                _merge(notebook, recorded["values"], earlier["values"])
+                for kind, rows in (("grades", notebook.grades), ("comments", notebook.comments)):
+                    for row in rows:
+                        if row.name in recorded[kind]:
+                            _merge(row, recorded[kind][row.name], earlier[kind].get(row.name))
         gb.db.commit()

@@ -22,7 +22,6 @@ from .batch import grade_batch
 from .course import nbgrader, scratch_course
 from .errors import AutogradeError
 from .scratch import owned_tempdir
-from .submission_files import SubmissionFiles
 
 
 def pack(folder):
@@ -102,23 +101,6 @@ class Interrupted(KeyboardInterrupt):
         self.done, self.total = done, total
 
 
-def read_submissions(course, assignment, students):
-    """({student: files}, {student: refusals}) of the submissions in course.submitted, read safely."""
-    rules = SubmissionFiles(config=course.config())
-    release = course.release / assignment
-    course_files = [p.name for p in release.iterdir() if p.is_file() and p.suffix != ".ipynb"] \
-        if release.is_dir() else []
-    notebooks = course.source_notebooks(assignment)
-    submissions, refused = {}, {}
-    for student in students:
-        files, refusals = submission_files.collect(course.submitted / student / assignment, notebooks=notebooks,
-                                                   course_files=course_files, rules=rules)
-        submissions[student] = files
-        if refusals:
-            refused[student] = refusals
-    return submissions, refused
-
-
 def grade_class(*, course, assignment, students, workers=None, cluster=None, options=None, base=None, verbose=False):
     """Grade students in parallel batches; write every grade through this process. Returns statuses.
 
@@ -127,7 +109,8 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
     workers = max(1, workers or os.cpu_count() or 1)
     _ensure_assignment(course, assignment, verbose)
     course_files = base or base_files(course, assignment, verbose)
-    submissions, refused = read_submissions(course, assignment, students)
+    submissions, _ = submission_files.read_class(course, assignment, students)
+    recorded = gradebook.export_submissions(course, assignment, students)
     batches = _batches(students, workers)
     progress = Progress(len(students))
     results, lock = {}, threading.Lock()
@@ -135,7 +118,7 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
     def collect(student, result):  # from any worker thread: one writer at a time
         with lock:
             results[student] = result
-            _write(course, assignment, {student: result})
+            _write(course, assignment, {student: result}, recorded)
             progress.advance(1)
 
     if cluster:
@@ -144,7 +127,8 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
         with Client(cluster, timeout="20s") as client:
             shipped = client.scatter(course_files, broadcast=True)
             futures = [client.submit(grade_batch, shipped, assignment, {s: submissions[s] for s in batch},
-                                     options, pure=False) for batch in batches]
+                                     options, recorded={s: recorded[s] for s in batch}, pure=False)
+                       for batch in batches]
             for future in dask_completed(futures):
                 for student, result in future.result().items():
                     collect(student, result)
@@ -152,7 +136,7 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
         processes = []
         pool = ThreadPoolExecutor(workers)
         futures = [pool.submit(grade_batch, course_files, assignment, {s: submissions[s] for s in batch}, options,
-                               collect, processes.append) for batch in batches]
+                               collect, processes.append, {s: recorded[s] for s in batch}) for batch in batches]
         try:
             for future in as_completed(futures):
                 future.result()
@@ -166,19 +150,12 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
             progress.stream.write("\n")
             raise Interrupted(len(results), len(students)) from None
         pool.shutdown(wait=True)
-    return {student: _status(results[student]["status"], refused.get(student)) for student in students}
+    return {student: results[student]["status"] for student in students}
 
 
-def _status(status, refusals):
-    if not refusals:
-        return status
-    why = f"refused: {submission_files.describe(refusals)}"
-    return f"graded, {why}" if status is None else f"{status}; {why}"
-
-
-def _write(course, assignment, batch_result):
+def _write(course, assignment, batch_result, recorded):
     """The single writer: grades into the class's gradebook, autograded notebooks into autograded/."""
-    gradebook.import_submissions(course, assignment, {s: r["grades"] for s, r in batch_result.items()})
+    gradebook.import_submissions(course, assignment, {s: r["grades"] for s, r in batch_result.items()}, recorded)
     for student, result in batch_result.items():
         target = course.autograded / student / assignment
         if target.exists():

@@ -3,7 +3,9 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONDA_NAMES = {"pytorch": "torch", "psycopg2": "psycopg2-binary"}  # conda-forge name -> PyPI name
+# conda-forge name -> PyPI name, where they differ. conda-forge's `playwright` is the Node.js tool; the Python
+# binding is `playwright-python`.
+CONDA_NAMES = {"pytorch": "torch", "psycopg2": "psycopg2-binary", "playwright-python": "playwright"}
 
 
 def pip_pins():
@@ -44,3 +46,10 @@ def test_installed_versions_match_the_pins():
 
     for name, pinned in pip_pins().items():
         assert version(name).split("+")[0] == pinned, name
+
+
+def test_conda_environment_uses_conda_forge_names_where_they_differ_from_pypi():
+    text = (REPO / "environment.yml").read_text()
+    names = re.findall(r"^\s+-\s+([A-Za-z0-9_.-]+)=", text, re.MULTILINE)
+    assert "playwright-python" in names and "playwright" not in names  # not the Node.js tool
+    assert "torch" not in names and "psycopg2-binary" not in names

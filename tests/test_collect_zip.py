@@ -1,0 +1,74 @@
+"""`python -m autograde collect-zip`: an LMS's submissions download, named as Canvas and Moodle name it, ends
+in graded submissions."""
+import zipfile
+
+import pytest
+
+from autograde import gradebook, submissions
+from autograde.collect_zip import entry_name, parse
+from autograde.course import Course
+from conftest import copy_course, run_autograde
+
+
+@pytest.mark.parametrize("name, parsed", [
+    ("zhangsan_12345_67890_01_basics.ipynb", ("zhangsan", "01_basics.ipynb", 0)),
+    ("zhangsan_LATE_12345_67890_02_exercises-2.ipynb", ("zhangsan", "02_exercises.ipynb", 2)),
+    ("张三_4242_assignsubmission_file_/01_basics (1).ipynb", ("张三", "01_basics.ipynb", 1)),
+    ("李四 王_77_assignsubmission_file/作业/02_exercises.ipynb", ("李四 王", "02_exercises.ipynb", 0)),
+    ("notes.txt", None),
+    ("zhangsan_12_34_", None),
+])
+def test_canvas_and_moodle_names(name, parsed):
+    assert parse(name) == parsed
+
+
+def test_a_zip_written_without_the_utf8_flag_is_read_as_gbk(tmp_path):
+    path = tmp_path / "windows.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("XXXX_4242_assignsubmission_file_/01_basics.ipynb", "{}")
+    path.write_bytes(path.read_bytes().replace(b"XXXX_", "张三".encode("gbk") + b"_"))
+    (info,) = zipfile.ZipFile(path).infolist()
+    assert not info.flag_bits & 0x800
+    assert entry_name(info) == "张三_4242_assignsubmission_file_/01_basics.ipynb"
+
+
+def test_not_a_zip_is_refused(tmp_path):
+    copy_course(tmp_path / "course")
+    (tmp_path / "x.zip").write_text("no", encoding="utf-8")
+    result = run_autograde("--course", tmp_path / "course", "collect-zip", tmp_path / "x.zip")
+    assert result.returncode == 1 and result.stderr.startswith("autograde: Cannot read")
+
+
+@pytest.mark.slow
+def test_canvas_and_moodle_downloads_end_in_graded_submissions(tmp_path):
+    course = Course(copy_course(tmp_path / "course"))
+    work = tmp_path / "work"
+    for case in (submissions.Case("full", "the solution"), submissions.Case("blank", "nothing", base="blank")):
+        submissions.build(course, "autograd", case, work / case.name)
+    canvas, moodle = tmp_path / "submissions.zip", tmp_path / "作业-下载.zip"
+    with zipfile.ZipFile(canvas, "w") as archive:  # 张三 first handed in a blank 01_basics, then the solution
+        archive.write(work / "blank/autograd/01_basics.ipynb", "张三_1001_5001_01_basics.ipynb")
+        archive.write(work / "full/autograd/01_basics.ipynb", "张三_LATE_1001_5002_01_basics-1.ipynb")
+        archive.write(work / "full/autograd/02_exercises.ipynb", "张三_1001_5001_02_exercises.ipynb")
+    with zipfile.ZipFile(moodle, "w") as archive:
+        for name in ("01_basics", "02_exercises"):
+            archive.write(work / f"blank/autograd/{name}.ipynb", f"李四_31_assignsubmission_file_/{name}.ipynb")
+        archive.writestr("readme.txt", "not a submission")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("学号,姓名,email\n2023001,张三,z@example.edu\n", encoding="utf-8")
+    assert run_autograde("--course", course.root, "roster", roster).returncode == 0
+
+    result = run_autograde("--course", course.root, "collect-zip", canvas)
+    assert result.returncode == 0, result.stderr
+    assert "  2023001: 01_basics.ipynb、02_exercises.ipynb" in result.stdout  # the roster's 学号 for 张三
+    result = run_autograde("--course", course.root, "collect-zip", moodle)
+    assert result.returncode == 0, result.stderr
+    assert "未收取（文件名不是 Canvas 或 Moodle 的格式）：readme.txt" in result.stdout
+    assert course.students("autograd") == ["2023001", "李四"]
+
+    result = run_autograde("--course", course.root, "grade")
+    assert result.returncode == 0, result.stdout + result.stderr
+    auto = [i.grade_id for i in gradebook.items(course, "autograd") if i.auto]
+    got = gradebook.scores(course, "autograd")
+    assert sum(got["2023001"][g] for g in auto) == 39.0  # the resubmitted 01_basics was graded
+    assert sum(got["李四"][g] for g in auto) == 0.0
