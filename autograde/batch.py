@@ -12,6 +12,7 @@ temporary folders go with it (autograde/sandbox.py, autograde/scratch.py).
 """
 import base64
 import collections
+import datetime
 import json
 import os
 import subprocess
@@ -30,11 +31,13 @@ def _decode(files):
     return {path: base64.b64decode(data) for path, data in files.items()}
 
 
-def grade_batch(course_files, assignment, submissions, options, on_graded=None, started=None):
+def grade_batch(course_files, assignment, submissions, options, on_graded=None, started=None, recorded=None):
     """Grade submissions ({student: {relative path: bytes}}) in a batch process. Returns
     {student: {"status", "grades", "autograded"}}; on_graded(student, result) is called as each one is done.
 
-    started(process), if given, is called with the batch process as soon as it runs (to stop it early)."""
+    started(process), if given, is called with the batch process as soon as it runs (to stop it early).
+    recorded: what the class's gradebook holds for them (gradebook.export_submissions), so that nbgrader
+    grades on top of it as it would in place (manual grades and extra credit count in a late penalty)."""
     env = {**os.environ, "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}
     verbose = options.get("verbose", False)
     process = subprocess.Popen([sys.executable, "-m", "autograde.batch"], stdin=subprocess.PIPE,
@@ -49,11 +52,12 @@ def grade_batch(course_files, assignment, submissions, options, on_graded=None, 
     results = {}
     try:
         batch = {"course_files": _encode(course_files), "assignment": assignment, "options": options,
-                 "submissions": {student: _encode(files) for student, files in submissions.items()}}
-        process.stdin.write(json.dumps(batch).encode() + b"\n")
+                 "submissions": {student: _encode(files) for student, files in submissions.items()},
+                 "recorded": recorded or {}}
+        process.stdin.write(json.dumps(batch, default=_plain).encode() + b"\n")
         process.stdin.flush()
         for line in process.stdout:
-            message = json.loads(line)
+            message = json.loads(line, object_hook=_unplain)
             result = {"status": message["status"], "grades": message["grades"],
                       "autograded": _decode(message["autograded"])}
             results[message["student"]] = result
@@ -72,6 +76,23 @@ def grade_batch(course_files, assignment, submissions, options, on_graded=None, 
     return results
 
 
+def _plain(value):
+    """JSON for the gradebook's dates and durations."""
+    if isinstance(value, datetime.datetime):
+        return {"__datetime__": value.isoformat()}
+    if isinstance(value, datetime.timedelta):
+        return {"__timedelta__": value.total_seconds()}
+    raise TypeError(f"{type(value).__name__} is not plain data")
+
+
+def _unplain(obj):
+    if "__datetime__" in obj:
+        return datetime.datetime.fromisoformat(obj["__datetime__"])
+    if "__timedelta__" in obj:
+        return datetime.timedelta(seconds=obj["__timedelta__"])
+    return obj
+
+
 def _watch_lifeline():
     while os.read(0, 4096):
         pass
@@ -87,7 +108,7 @@ def main():
 
     results = os.fdopen(os.dup(1), "wb")  # results only: anything else written to stdout goes to stderr
     os.dup2(2, 1)
-    batch = json.loads(sys.stdin.buffer.readline())
+    batch = json.loads(sys.stdin.buffer.readline(), object_hook=_unplain)
     threading.Thread(target=_watch_lifeline, daemon=True).start()
     assignment, options = batch["assignment"], dict(batch["options"])
     options.pop("verbose", None)
@@ -98,13 +119,16 @@ def main():
             folder.mkdir(parents=True)  # even if every file was refused: nbgrader then grades it as empty
             scheduler.unpack(_decode(files), folder)
         course = Course(Path(tmp))
+        recorded = {student: data for student, data in batch["recorded"].items() if data}
+        if recorded:
+            gradebook.import_submissions(course, assignment, recorded)
 
         def send(student, status):
             folder = course.autograded / student / assignment
             message = {"student": student, "status": status,
                        "grades": gradebook.export_submission(course, assignment, student),
                        "autograded": _encode(scheduler.pack(folder)) if folder.is_dir() else {}}
-            results.write(json.dumps(message).encode() + b"\n")
+            results.write(json.dumps(message, default=_plain).encode() + b"\n")
             results.flush()
 
         grading.grade_here(course=course, assignment=assignment, students=list(batch["submissions"]),

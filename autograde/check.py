@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import gradebook, sandbox, scheduler, submissions
+from . import gradebook, sandbox, scheduler, submission_files, submissions
 from .course import scratch_course
 from .errors import AutogradeError
 from .reports import format_table
@@ -68,6 +68,7 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, unsa
                                          workers=workers, base=base, verbose=verbose,
                                          options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout))
         got = gradebook.scores(scratch, assignment)
+        _, refused = submission_files.read_class(scratch, assignment, sorted(expected))
     rows = compare(expected, got)
     n_items = sum(len(spec["scores"]) for spec in expected.values())
     fn = sum(r[4] == "FALSE NEGATIVE" for r in rows)
@@ -75,12 +76,11 @@ def main(*, course, assignment, cases=None, submissions=None, workers=None, unsa
         print(format_table(["submission", "item", "expected", "got", "verdict"], rows))
         for student in sorted({r[0] for r in rows}):
             print(f"  {student}: {expected[student]['why']}")
-    not_graded = {s: p for s, p in statuses.items() if p and not p.startswith("graded")}
+    not_graded = {s: p for s, p in statuses.items() if p}
     if not_graded:
         print("not graded (recorded as 0): " + ", ".join(f"{s} ({p})" for s, p in sorted(not_graded.items())))
-    refused = {s: p.split("refused: ", 1)[1] for s, p in statuses.items() if p and "refused: " in p}
     if refused:
-        print("refused files: " + " | ".join(f"{s}: {p}" for s, p in sorted(refused.items())))
+        print("refused files: " + " | ".join(f"{s}: {submission_files.describe(r)}" for s, r in sorted(refused.items())))
     print(f"submissions: {len(expected)}  items checked: {n_items}  "
           f"false negatives: {fn}  false positives: {len(rows) - fn}  ({time.monotonic() - started:.0f} s)")
     return 1 if rows else 0

@@ -1,13 +1,14 @@
 """One status line a student after grading, telling the truth about the submission.
 
 Read from the submission folder and the gradebook: not graded (and why), a notebook missing, a notebook
-nbgrader did not grade because its name is not the assignment's (renamed, or an extra file: refused), a
+nbgrader did not grade because its name is not the assignment's (renamed), a file refused unread (a link, a
+device or FIFO, a file that is not part of the assignment: autograde/submission_files.py), a
 late submission, a grade made with an older release (stale). All but lateness need the instructor's eye,
 and make `grade` exit with 3.
 """
 from dataclasses import dataclass, field
 
-from . import grades, incremental
+from . import grades, incremental, submission_files
 
 
 @dataclass
@@ -15,7 +16,7 @@ class Status:
     student: str
     problem: str = None  # why nbgrader could not grade it (recorded as 0)
     missing: list = field(default_factory=list)  # assignment notebooks not handed in
-    refused: list = field(default_factory=list)  # notebooks handed in under a name the assignment does not have
+    refused: list = field(default_factory=list)  # files not read: a link, a special file, not part of the assignment
     hours_late: float = 0.0
     late_penalty: float = 0.0
     stale: list = field(default_factory=list)  # notebooks graded with a release that has changed since
@@ -39,19 +40,30 @@ class Status:
         return "；".join(parts)
 
 
+WHY_ZH = {"a symbolic link": "符号链接", "not a regular file (a device, FIFO or socket)": "不是普通文件",
+          "not part of the assignment": "不属于作业", "the submission folder is a symbolic link or not a folder":
+          "提交文件夹是符号链接"}
+
+
+def why_zh(why):
+    return WHY_ZH.get(why, why)
+
+
 def statuses(course, assignment, problems, stale=None):
     """{student: Status} for the students in problems ({student: None or why not graded})."""
     expected = course.source_notebooks(assignment)
     by_student = {g.student: g for g in grades.final_grades(course, assignment)}
     result = {}
+    _, refusals = submission_files.read_class(course, assignment, list(problems))
     for student, problem in problems.items():
+        refused = refusals.get(student, [])
         folder = course.submitted / student / assignment
-        handed_in = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+        handed_in = sorted(p.name for p in folder.glob("*.ipynb") if not p.is_symlink()) if folder.is_dir() else []
         grade = by_student.get(student)
         result[student] = Status(
             student, problem,
             missing=[nb for nb in expected if f"{nb}.ipynb" not in handed_in],
-            refused=[name for name in handed_in if name.removesuffix(".ipynb") not in expected],
+            refused=[f"{path}（{why_zh(why)}）" for path, why in refused],
             hours_late=grade.seconds_late / 3600 if grade else 0.0,
             late_penalty=grade.late_penalty if grade else 0.0,
             stale=(stale or {}).get(student, []))

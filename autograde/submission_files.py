@@ -3,7 +3,8 @@
 A submission folder is untrusted: collected from students by nbgrader's exchange, a git repository or an
 LMS download, it may hold symbolic links (to another student's notebook, to source/ with the hidden tests,
 to the gradebook), devices, FIFOs, or files that would shadow the course's modules. Only these are read:
-  - the assignment's notebooks (<name>.ipynb, for each notebook of source/<assignment>/);
+  - the assignment's notebooks (<name>.ipynb, for each notebook of source/<assignment>/), and timestamp.txt
+    (when it was submitted; nbgrader's late policy reads it);
   - the course's own files that the release gives every student (autograd_checks.py, ...); nbgrader
     replaces them with the course's copy when it grades;
   - data files whose relative path matches a pattern the instructor allows (c.SubmissionFiles.allowed).
@@ -18,6 +19,7 @@ from pathlib import Path
 from traitlets import Integer, List, Unicode
 from traitlets.config import Configurable
 
+NBGRADER_TIMESTAMP = "timestamp.txt"  # when it was submitted, written by nbgrader's exchange: the late policy reads it
 IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store", "feedback")  # editors' and Python's leftovers
 
 
@@ -38,7 +40,7 @@ def collect(folder, *, notebooks, course_files, rules):
     for part in (folder.parent, folder):
         if part.is_symlink() or not part.is_dir():
             return {}, [(str(part.name), "the submission folder is a symbolic link or not a folder")]
-    wanted = {f"{name}.ipynb" for name in notebooks} | set(course_files)
+    wanted = {f"{name}.ipynb" for name in notebooks} | set(course_files) | {NBGRADER_TIMESTAMP}
     for relpath, kind in _walk(folder):
         if kind == "dir":
             continue
@@ -99,3 +101,20 @@ def _read(path, max_bytes):
 def describe(refused):
     """One line for a status: what was refused and why."""
     return "; ".join(f"{path} ({why})" for path, why in refused)
+
+
+def read_class(course, assignment, students):
+    """({student: files}, {student: refusals}) of the submissions in course.submitted."""
+    rules = SubmissionFiles(config=course.config())
+    release = course.release / assignment
+    course_files = [p.name for p in release.iterdir() if p.is_file() and p.suffix != ".ipynb"] \
+        if release.is_dir() else []
+    notebooks = course.source_notebooks(assignment)
+    submissions, refused = {}, {}
+    for student in students:
+        files, refusals = collect(course.submitted / student / assignment, notebooks=notebooks,
+                                  course_files=course_files, rules=rules)
+        submissions[student] = files
+        if refusals:
+            refused[student] = refusals
+    return submissions, refused

@@ -23,6 +23,7 @@ def submission(tmp_path):
     folder.mkdir(parents=True)
     (folder / "01_basics.ipynb").write_text("{}")
     (folder / "autograd_checks.py").write_text("# the release's copy\n")
+    (folder / "timestamp.txt").write_text("2026-03-01 20:00:00")
     return folder
 
 
@@ -33,7 +34,8 @@ def read(folder, allowed=(), max_file_mb=50):
 
 def test_notebooks_and_course_files_are_read(submission):
     files, refused = read(submission)
-    assert files == {"01_basics.ipynb": b"{}", "autograd_checks.py": b"# the release's copy\n"} and refused == []
+    assert files == {"01_basics.ipynb": b"{}", "autograd_checks.py": b"# the release's copy\n",
+                     "timestamp.txt": b"2026-03-01 20:00:00"} and refused == []
 
 
 def test_links_are_refused_never_followed(submission, tmp_path):
