@@ -50,7 +50,7 @@ def draw_dag(nodes, edges, figsize, title=None):
             # the middle of an arc3 curve lies rad * length to the right of the chord's midpoint
             mx, my = (x0 + x1) / 2 + rad * (y1 - y0) / 2, (y0 + y1) / 2 - rad * (x1 - x0) / 2
             if y0 == y1:  # a horizontal arrow: its text goes above it, not over the boxes
-                my += 0.35
+                my += 0.22
             ax.text(mx, my, text, ha="center", va="center", fontsize=9, color=colour,
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
     xs = [x for x, _, _, _ in nodes.values()]
