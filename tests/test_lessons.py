@@ -137,3 +137,6 @@ def test_lesson_text_is_self_contained_and_consistent(path):
     assert not re.search(r"笔记(?!本)", text), "refers to notes the learner does not have"
     assert not re.search(r"向量[-—]雅可比|雅可比[-—]向量", text), "the course writes 向量–雅可比积 with an en dash"
     assert "24位有效数字" not in text, "float32 has 24 binary digits (about 7 decimal)"
+    prose = [re.sub(r"```.*?```", "", "".join(c["source"]), flags=re.S) for c in markdown(path)]
+    spaced = [m.group() for t in prose for m in re.finditer(r"[\u4e00-\u9fff，。：；] `|` [\u4e00-\u9fff，。：；]", t)]
+    assert spaced == [], "no space between Chinese and inline code (STYLE.md)"
