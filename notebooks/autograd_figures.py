@@ -101,7 +101,7 @@ def draw_backward_graph(root, leaf_names, output_name="y"):
         rad += 0.9 if depths[b] - depths[a] > 1 else 0
         arrows.append((a, b, "", "black", rad))
     width = max(abs(x) for x, _, _, _ in nodes.values())
-    return draw_dag(nodes, arrows, figsize=(4 + 2 * width, 1.3 * len(layers) + 1.6),
+    return draw_dag(nodes, arrows, figsize=(4 + 2 * width, 0.9 * len(layers) + 1.6),
                     title=zh("反向计算图：箭头是梯度流动的方向", "Backward graph: arrows show where gradients flow"))
 
 
