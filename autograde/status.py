@@ -63,7 +63,8 @@ def statuses(course, assignment, problems, stale=None):
         result[student] = Status(
             student, problem,
             missing=[nb for nb in expected if f"{nb}.ipynb" not in handed_in],
-            refused=[f"{path}（{why_zh(why)}）" for path, why in refused],
+            refused=[path if path.endswith(".ipynb") and why == "not part of the assignment"  # renamed?
+                     else f"{path}（{why_zh(why)}）" for path, why in refused],
             hours_late=grade.seconds_late / 3600 if grade else 0.0,
             late_penalty=grade.late_penalty if grade else 0.0,
             stale=(stale or {}).get(student, []))

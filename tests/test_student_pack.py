@@ -15,7 +15,7 @@ def test_student_pack_holds_lessons_release_readme_and_requirements_but_no_solut
     with zipfile.ZipFile(course / "dist" / "autograd-student.zip") as archive:
         names = archive.namelist()
         texts = {n: archive.read(n).decode("utf-8") for n in names}
-    lessons = sorted((REPO / "notebooks").glob("*.ipynb"))
+    lessons = sorted(p for p in (REPO / "notebooks").iterdir() if p.suffix in (".ipynb", ".py"))  # and their figures
     assert sorted(n for n in names if "/notebooks/" in n) == [f"d2l-autograd/notebooks/{p.name}" for p in lessons]
     assert sorted(n for n in names if "/release/" in n) == sorted(
         f"d2l-autograd/release/autograd/{p.name}" for p in (REPO / "release" / "autograd").iterdir() if p.is_file())
