@@ -103,7 +103,7 @@ def main():
     from pathlib import Path
 
     from . import gradebook, grading, scheduler
-    from .course import Course
+    from .course import own_gradebook
     from .scratch import owned_tempdir
 
     results = os.fdopen(os.dup(1), "wb")  # results only: anything else written to stdout goes to stderr
@@ -118,7 +118,7 @@ def main():
             folder = Path(tmp) / "submitted" / student / assignment
             folder.mkdir(parents=True)  # even if every file was refused: nbgrader then grades it as empty
             scheduler.unpack(_decode(files), folder)
-        course = Course(Path(tmp))
+        course = own_gradebook(tmp)
         recorded = {student: data for student, data in batch["recorded"].items() if data}
         if recorded:
             gradebook.import_submissions(course, assignment, recorded)

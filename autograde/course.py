@@ -16,6 +16,7 @@ class Course:
     """A course folder in nbgrader's layout: nbgrader_config.py, source/, release/, submitted/, ..."""
 
     root: Path
+    db_url: str = None  # the gradebook, overriding nbgrader_config.py's (a scratch course has its own)
 
     def __post_init__(self):
         if not (self.root / "nbgrader_config.py").is_file():
@@ -33,7 +34,10 @@ class Course:
         """The course's nbgrader_config.py, loaded as nbgrader loads it."""
         from traitlets.config.loader import PyFileConfigLoader
 
-        return PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        if self.db_url:
+            config.CourseDirectory.db_url = self.db_url
+        return config
 
     def source_notebooks(self, assignment):
         """The assignment's notebook names (without .ipynb), in order."""
@@ -66,6 +70,8 @@ def nbgrader(course, *args, env=None, verbose=False, on_line=None):
     bin_dir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` by name when it creates a gradebook
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = with_repo(env.get("PYTHONPATH"))
+    if course.db_url:
+        args = (*args, f"--CourseDirectory.db_url={course.db_url}")
     lines = []
     with subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course.root, env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, errors="replace") as process:
@@ -92,6 +98,12 @@ def _cause(log):
     return cause[:300] + ("…" if len(cause) > 300 else "")
 
 
+def own_gradebook(root):
+    """The course in root with a SQLite gradebook of its own, whatever the class's config points at (say, the
+    class's PostgreSQL gradebook through AUTOGRADE_DB_URL): for scratch courses, batches and the demo."""
+    return Course(Path(root), db_url=f"sqlite:///{Path(root) / 'gradebook.db'}")
+
+
 def scratch_course(course, dest, assignment, verbose=False, generate=True):
     """A fresh course in dest with this course's config and one assignment's source; generate: released
     and recorded in its gradebook too (nbgrader generate_assignment)."""
@@ -102,12 +114,9 @@ def scratch_course(course, dest, assignment, verbose=False, generate=True):
         shutil.rmtree(dest)
     (dest / "source").mkdir(parents=True)
     shutil.copy2(course.root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    with open(dest / "nbgrader_config.py", "a", encoding="utf-8") as config:  # whatever the class uses
-        config.write("\n# A scratch course always has its own SQLite gradebook.\n"
-                     "c.CourseDirectory.db_url = f\"sqlite:///{COURSE_ROOT / 'gradebook.db'}\"\n")
     shutil.copytree(course.source / assignment, dest / "source" / assignment,
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    scratch = Course(dest)
+    scratch = own_gradebook(dest)
     if generate:
         nbgrader(scratch, "generate_assignment", assignment, "--force", verbose=verbose)
     return scratch

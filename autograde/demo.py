@@ -17,6 +17,9 @@ def main(*, course, assignment, verbose=False):
     release.main(course=course, assignment=assignment, verbose=verbose)
     print("2/5 准备示例班级…")
     demo = scratch_course(course, course.root / "demo", assignment, verbose=verbose)
+    with open(demo.root / "nbgrader_config.py", "a", encoding="utf-8") as config:  # for Formgrader in demo/ too
+        config.write(f"\n# demo/ is a course of its own, with its own gradebook whatever AUTOGRADE_DB_URL says.\n"
+                     f"c.CourseDirectory.db_url = {demo.db_url!r}\n")
     for case in submissions.load_cases(SAMPLE_CLASS):
         submissions.build(demo, assignment, case, demo.submitted / case.name)
         print(f"    {case.name}: {case.why}")

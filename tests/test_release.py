@@ -23,3 +23,13 @@ def test_release_has_no_solutions_or_hidden_tests():
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "reference_f"):
             assert marker not in text, (path.name, marker)
         assert "raise NotImplementedError()" in text
+
+
+def test_a_scratch_course_keeps_its_own_gradebook_whatever_the_class_uses(tmp_path, monkeypatch):
+    """The class may point at PostgreSQL through AUTOGRADE_DB_URL; a scratch course (check, bench, batches)
+    gets its SQLite gradebook as an nbgrader option, with the course's config file copied unchanged."""
+    monkeypatch.setenv("AUTOGRADE_DB_URL", f"sqlite:///{tmp_path / 'the-class.db'}")
+    scratch = scratch_course(Course(REPO), tmp_path / "course", "autograd")
+    assert (scratch.root / "nbgrader_config.py").read_bytes() == (REPO / "nbgrader_config.py").read_bytes()
+    assert scratch.config().CourseDirectory.db_url == f"sqlite:///{tmp_path / 'course' / 'gradebook.db'}"
+    assert (tmp_path / "course" / "gradebook.db").is_file() and not (tmp_path / "the-class.db").exists()
