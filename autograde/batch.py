@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import asdict
 
 from .course import with_repo
 from .errors import AutogradeError
@@ -39,7 +40,7 @@ def grade_batch(course_files, assignment, submissions, options, on_graded=None, 
     recorded: what the class's gradebook holds for them (gradebook.export_submissions), so that nbgrader
     grades on top of it as it would in place (manual grades and extra credit count in a late penalty)."""
     env = {**os.environ, "PYTHONPATH": with_repo(os.environ.get("PYTHONPATH"))}
-    verbose = options.get("verbose", False)
+    verbose = options.verbose
     process = subprocess.Popen([sys.executable, "-m", "autograde.batch"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=None if verbose else subprocess.PIPE,
                                env=env, start_new_session=True)
@@ -51,7 +52,7 @@ def grade_batch(course_files, assignment, submissions, options, on_graded=None, 
                          daemon=True).start()
     results = {}
     try:
-        batch = {"course_files": _encode(course_files), "assignment": assignment, "options": options,
+        batch = {"course_files": _encode(course_files), "assignment": assignment, "options": asdict(options),
                  "submissions": {student: _encode(files) for student, files in submissions.items()},
                  "recorded": recorded or {}}
         process.stdin.write(json.dumps(batch, default=_plain).encode() + b"\n")
@@ -110,8 +111,7 @@ def main():
     os.dup2(2, 1)
     batch = json.loads(sys.stdin.buffer.readline(), object_hook=_unplain)
     threading.Thread(target=_watch_lifeline, daemon=True).start()
-    assignment, options = batch["assignment"], dict(batch["options"])
-    options.pop("verbose", None)
+    assignment, options = batch["assignment"], grading.GradingOptions(**batch["options"])
     with owned_tempdir("autograde-batch-") as tmp:
         scheduler.unpack(_decode(batch["course_files"]), tmp)
         for student, files in batch["submissions"].items():
@@ -132,7 +132,7 @@ def main():
             results.flush()
 
         grading.grade_here(course=course, assignment=assignment, students=list(batch["submissions"]),
-                           on_graded=send, **options)
+                           options=options, on_graded=send)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import sandbox, scheduler, submissions
 from .execute import UNSANDBOXED_ENV
+from .grading import GradingOptions
 from .course import REPO_ROOT, nbgrader, scratch_course
 
 CASE_FOLDERS = [REPO_ROOT / "autograde" / "sample_class", REPO_ROOT / "tests" / "corpus" / "cases"]
@@ -94,7 +95,7 @@ def main(*, course, assignment, students=120, workers=None, verbose=False):
         reason = sandbox.problem()
         started = time.monotonic()
         scheduler.grade_class(course=ours, assignment=assignment, students=names, workers=workers,
-                              options=dict(unsandboxed=reason is not None), verbose=verbose)
+                              options=GradingOptions(unsandboxed=reason is not None, verbose=verbose))
         ours_seconds = time.monotonic() - started
         sandboxed = "sandboxed" if reason is None else f"NOT sandboxed: {reason}"
         print(f"python -m autograde grade ({workers} workers, {sandboxed}): {ours_seconds:7.1f} s")

@@ -6,14 +6,15 @@ The submissions are graded like a class (autograde.scheduler), in a scratch cour
 """
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from . import gradebook, sandbox, scheduler, submission_files, submissions
 from .course import scratch_course
 from .errors import AutogradeError
+from .grading import GradingOptions
 from .reports import format_table
+from .scratch import owned_tempdir
 
 
 def _collect(course, assignment, cases, folder):
@@ -54,19 +55,19 @@ def compare(expected, got):
     return rows
 
 
-def main(*, course, assignment, cases=None, submissions=None, workers=None, unsandboxed=False, cell_timeout=None,
+def main(*, course, assignment, cases=None, submissions_folder=None, workers=None, unsandboxed=False, cell_timeout=None,
          verbose=False):
-    if (cases is None) == (submissions is None):
+    if (cases is None) == (submissions_folder is None):
         raise AutogradeError("Give exactly one of --cases DIR or --submissions DIR.")
     sandbox.require(unsandboxed)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="autograde-check-") as tmp:
+    with owned_tempdir("autograde-check-") as tmp:
         scratch = scratch_course(course, Path(tmp) / "course", assignment, verbose=verbose)
         base = scheduler.pack(scratch.root)  # before any submission: the scratch course is the base
-        expected = _collect(scratch, assignment, cases, submissions)
+        expected = _collect(scratch, assignment, cases, submissions_folder)
         statuses = scheduler.grade_class(course=scratch, assignment=assignment, students=sorted(expected),
-                                         workers=workers, base=base, verbose=verbose,
-                                         options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout))
+                                         workers=workers, base=base,
+                                         options=GradingOptions(unsandboxed, cell_timeout, verbose))
         got = gradebook.scores(scratch, assignment)
         _, refused = submission_files.read_class(scratch, assignment, sorted(expected))
     rows = compare(expected, got)

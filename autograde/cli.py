@@ -7,34 +7,10 @@ import sys
 from pathlib import Path
 
 from . import bench as bench_module
-from . import (check, collect_zip, demo, feedback, grading, incremental, lms, release, reports, sandbox, scheduler,
-               status, student_pack)
+from . import check, collect_zip, demo, feedback, lms, release, reports, student_pack
+from . import grade as grade_command
 from .course import REPO_ROOT, Course
 from .errors import AutogradeError
-
-
-def _grade(*, course, assignment, student=None, regrade_all=False, workers=None, cluster=None, unsandboxed=False,
-           cell_timeout=None, verbose=False):
-    students = grading.students_to_grade(course, assignment, student)
-    todo = incremental.plan(course, assignment, students, regrade_all=regrade_all or student is not None)
-    if todo.unchanged:
-        print(f"{len(todo.unchanged)} 份提交自上次评分后没有改动，这次不评（全部重新评分：--all）。")
-    statuses = {}
-    if todo.to_grade:
-        statuses = scheduler.grade_class(course=course, assignment=assignment, students=todo.to_grade,
-                                         workers=workers, cluster=cluster,
-                                         options=dict(unsandboxed=unsandboxed, cell_timeout=cell_timeout),
-                                         verbose=verbose)
-        incremental.record(course, assignment, todo, statuses)
-    reports.main(course=course, assignment=assignment, verbose=verbose)
-    stale = incremental.stale(course, assignment)
-    shown = {**incremental.previous_problems(course, assignment, todo.unchanged),
-             **{s: None for s in stale if s in todo.unchanged}, **statuses}
-    exit_code = status.print_statuses(status.statuses(course, assignment, shown, stale))
-    reason = sandbox.problem() if unsandboxed else None
-    if reason and statuses:
-        print(f"All {len(statuses)} submission(s) ran WITHOUT the sandbox ({reason}), as --unsandboxed asked.")
-    return exit_code  # 3: the instructor must look at some submissions
 
 
 def parser():
@@ -54,7 +30,7 @@ def parser():
         return cmd
 
     command("release", release.main, "generate release/ from source/ (nbgrader generate_assignment)")
-    grade = command("grade", _grade, "autograde new or changed submissions in submitted/ and write reports/")
+    grade = command("grade", grade_command.main, "autograde new or changed submissions in submitted/ and write reports/")
     grade.add_argument("--student", help="grade only this student (whether or not the submission changed)")
     grade.add_argument("--all", dest="regrade_all", action="store_true",
                        help="regrade every submission (default: only new or changed ones)")
@@ -81,7 +57,8 @@ def parser():
     bench.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
     chk = command("check", check.main, "grade submissions with stated expected scores and report every difference")
     chk.add_argument("--cases", type=Path, help="folder of case files (*.toml) to build from the release")
-    chk.add_argument("--submissions", type=Path, help="folder of <student>/<assignment>/ with <student>/expected.json")
+    chk.add_argument("--submissions", dest="submissions_folder", type=Path,
+                     help="folder of <student>/<assignment>/ with <student>/expected.json")
     chk.add_argument("--workers", type=int, default=None, help="parallel nbgrader processes (default: cores)")
     chk.add_argument("--unsandboxed", action="store_true", help="grade without bubblewrap (trusted code only)")
     timeout_option(chk)

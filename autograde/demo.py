@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import feedback, release, reports, sandbox, scheduler, status, submissions
 from .course import scratch_course
+from .grading import GradingOptions
 
 SAMPLE_CLASS = Path(__file__).resolve().parent / "sample_class"
 
@@ -28,7 +29,7 @@ def main(*, course, assignment, verbose=False):
     if reason:  # the sample class is trusted code; a real class is not graded without the sandbox
         print(f"    注意：沙箱不可用（{reason}），示例班级在沙箱外评分。{sandbox.INSTALL_HINT}")
     statuses = scheduler.grade_class(course=demo, assignment=assignment, students=demo.students(assignment),
-                                     options=dict(unsandboxed=reason is not None), verbose=verbose)
+                                     options=GradingOptions(unsandboxed=reason is not None, verbose=verbose))
     status.print_statuses(status.statuses(demo, assignment, statuses))
     print("4/5 生成反馈（nbgrader generate_feedback）…")
     feedback.main(course=demo, assignment=assignment, verbose=verbose)

@@ -10,6 +10,7 @@ earlier run, and its status says why; the other submissions are graded as usual.
 import os
 import re
 import sys
+from dataclasses import dataclass
 
 from . import gradebook, sandbox
 from .errors import AutogradeError
@@ -37,6 +38,15 @@ def cause(error):
     return "nbgrader failed on it: " + re.sub(r"[^\w .,:;'()\-]", "?", last[0])[:200]
 
 
+@dataclass(frozen=True)
+class GradingOptions:
+    """How submissions are graded, from the command line down to each batch process."""
+
+    unsandboxed: bool = False  # grade without bubblewrap: trusted code only
+    cell_timeout: int = None  # seconds per cell; None: c.Execute.timeout in nbgrader_config.py
+    verbose: bool = False  # show nbgrader's log
+
+
 def students_to_grade(course, assignment, student=None):
     """Every student with a submission, or the one asked for; a clear error where there is none."""
     course.source_notebooks(assignment)  # a clear error for a missing assignment
@@ -59,12 +69,12 @@ def _api(course, cell_timeout):
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
-def grade_here(*, course, assignment, students, unsandboxed=False, cell_timeout=None, on_graded=None):
+def grade_here(*, course, assignment, students, options=GradingOptions(), on_graded=None):
     """Autograde these submissions of a course in this process, each kernel in one sandboxed session.
 
     on_graded(student, status), if given, is called as each submission is finished; status is None if it
     was graded, else why not. Returns {student: status}."""
-    reason = sandbox.require(unsandboxed)
+    reason = sandbox.require(options.unsandboxed)
     if reason is None:
         limits = sandbox.Limits(config=course.config())
         session = sandbox.grading_session(limits, course.source / assignment)
@@ -75,7 +85,7 @@ def grade_here(*, course, assignment, students, unsandboxed=False, cell_timeout=
     statuses = {}
     with session as env:
         os.environ.update(env)
-        api = _api(course, cell_timeout)
+        api = _api(course, options.cell_timeout)
         for student in students:
             result = api.autograde(assignment, student, force=True, create=True)
             status = None if result["success"] else cause(result.get("error"))

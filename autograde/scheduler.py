@@ -21,6 +21,7 @@ from . import gradebook, submission_files
 from .batch import grade_batch
 from .course import nbgrader, scratch_course
 from .errors import AutogradeError
+from .grading import GradingOptions
 from .scratch import owned_tempdir
 
 
@@ -96,16 +97,16 @@ def base_files(course, assignment, verbose=False):
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C during grading: the run stopped, the grades of finished submissions are recorded."""
 
-    def __init__(self, done, total):
-        super().__init__(f"{done} of {total} submissions were graded and recorded")
-        self.done, self.total = done, total
+    def __init__(self, statuses, total):
+        super().__init__(f"{len(statuses)} of {total} submissions were graded and recorded")
+        self.statuses = statuses  # {student: status} of the finished ones
 
 
-def grade_class(*, course, assignment, students, workers=None, cluster=None, options=None, base=None, verbose=False):
+def grade_class(*, course, assignment, students, workers=None, cluster=None, options=GradingOptions(), base=None):
     """Grade students in parallel batches; write every grade through this process. Returns statuses.
 
     base: base_files(...) if the caller has them already."""
-    options = dict(options or {}, verbose=verbose)
+    verbose = options.verbose
     workers = max(1, workers or os.cpu_count() or 1)
     _ensure_assignment(course, assignment, verbose)
     course_files = base or base_files(course, assignment, verbose)
@@ -148,7 +149,7 @@ def grade_class(*, course, assignment, students, workers=None, cluster=None, opt
                     os.killpg(process.pid, signal.SIGKILL)
             pool.shutdown(wait=True)
             progress.stream.write("\n")
-            raise Interrupted(len(results), len(students)) from None
+            raise Interrupted({s: r["status"] for s, r in results.items()}, len(students)) from None
         pool.shutdown(wait=True)
     return {student: results[student]["status"] for student in students}
 

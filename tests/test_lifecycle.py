@@ -109,6 +109,11 @@ def test_ctrl_c_stops_within_seconds_keeps_finished_grades_and_says_how_to_resum
     recorded = [s for s, total in _full_marks(course).items() if total == 39]
     assert recorded and f"{len(recorded)} of 4 submissions were graded and recorded" in err
     _wait_for_nothing_left(marker, tmp)
+    resumed = _start_grading(course, env)  # grades only what is left
+    out, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, out + err
+    assert f"{len(recorded)} 份提交自上次评分后没有改动，这次不评" in out
+    assert _full_marks(course) == {student: 39 for student in STUDENTS}
 
 
 def _plain_nbgrader(course, *args, path):
