@@ -44,16 +44,20 @@ class GradingExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._output_bytes, self._cells_cut, self._session_env = {}, set(), None
         if os.environ.get(UNSANDBOXED_ENV) == "1":
-            return super().preprocess(nb, resources, km)
+            return self.execute_notebook(nb, resources, km)
         if os.environ.get(SERVER_ENV):  # a session of `python -m autograde grade`
             self._session_env = dict(os.environ)
-            return super().preprocess(nb, resources, km)
+            return self.execute_notebook(nb, resources, km)
         reason = sandbox.problem()  # nbgrader's own path: a session for this notebook alone
         if reason:
             raise AutogradeError(NOT_SANDBOXED.format(reason=reason))
         with sandbox.grading_session(sandbox.Limits(config=self.config), self._course_modules(resources)) as env:
             self._session_env = {**os.environ, **env}
-            return super().preprocess(nb, resources, km)
+            return self.execute_notebook(nb, resources, km)
+
+    def execute_notebook(self, nb, resources, km):
+        """Run the notebook's cells (nbgrader's Execute), the session being set up."""
+        return super().preprocess(nb, resources, km)
 
     def _course_modules(self, resources):
         """source/<assignment>/ of the course being graded: its *.py files are the check modules."""
@@ -63,20 +67,30 @@ class GradingExecute(Execute):
         coursedir = CourseDirectory(config=self.config)
         return Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
 
+    def new_kernel_manager(self, kernel_name):
+        """A kernel manager for one kernel of this notebook: a sandboxed one in a session."""
+        if self._session_env is None:
+            return self.kernel_manager_class(kernel_name=kernel_name, config=self.config)
+        return GradingKernelManager(
+            runtime_dir=self._session_env[sandbox.RUNTIME_ENV], kernel_name=sandbox.KERNEL_NAME, config=self.config,
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(sandbox.JUPYTER_PATH / "kernels")]))
+
+    def kernel_env(self):
+        """The environment a kernel is started with (the proxy finds the session's kernel server there)."""
+        return self._session_env
+
     def create_kernel_manager(self):
         if self._session_env is None:
             return super().create_kernel_manager()
         self.kernel_name = sandbox.KERNEL_NAME
         self.shutdown_kernel = "immediate"  # a grading kernel has nothing to save
         self.log.info("Grading in the course's sandbox (kernel %s)", sandbox.KERNEL_NAME)
-        self.km = GradingKernelManager(
-            runtime_dir=self._session_env[sandbox.RUNTIME_ENV], kernel_name=sandbox.KERNEL_NAME, config=self.config,
-            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(sandbox.JUPYTER_PATH / "kernels")]))
+        self.km = self.new_kernel_manager(self.kernel_name)
         return self.km
 
     async def async_start_new_kernel(self, **kwargs):
-        if self._session_env is not None:
-            kwargs["env"] = self._session_env  # the launcher finds the session's kernel server there
+        if self.kernel_env() is not None:
+            kwargs["env"] = self.kernel_env()
         return await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds the synchronous one to its own
