@@ -27,6 +27,18 @@ c.ClearSolutions.text_stub = "在此处写你的回答"
 c.Execute.timeout = 60
 # A kernel that dies mid-notebook is not restarted: the remaining cells score 0.
 c.Execute.execute_retries = 0
+# nbgrader's autograde steps, with its Execute replaced by the course's: every auto-graded test cell
+# runs in a checker kernel that never runs student code, and reaches the student's functions only
+# through a data-only channel (autograde/checker.py). The other steps are nbgrader 0.9.6's defaults.
+c.Autograde.autograde_preprocessors = [
+    "autograde.checker.CheckedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Feedback: show each failing test's message, never the hidden tests' code or tracebacks
 # that quote it (ClearHiddenTests runs on the autograded copy, which holds the hidden tests).

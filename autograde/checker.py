@@ -1,0 +1,196 @@
+"""nbgrader's Execute, with every grade decided in a checker kernel that never runs student code.
+
+Configured in nbgrader_config.py (Autograde.autograde_preprocessors) in place of nbgrader's Execute.
+Next to the student's kernel it starts a second kernel, the checker, the same way (same kernel
+name and manager: under `python -m autograde grade` it is forked from the run's sandboxed kernel
+server into a sandbox of its own). The checker's working folder holds only the course's modules
+(copies of source/<assignment>/*.py), no file of the student, and its sockets have unguessable
+names and its connection file (with the signing key) lies outside the sandbox.
+
+  - An auto-graded test cell (grade, not solution) runs in the checker, and only if its text is the
+    course's own (that of source/<assignment>/<notebook>.ipynb); its outputs and error are what the
+    notebook records, so nbgrader's scores and feedback come from the checker.
+  - The locked setup cell runs in both kernels; every other cell in the student's kernel, as before.
+  - A test reaches a student's function only by asking for it on the stdin channel (input(prompt)
+    with the checker's marker, see source/autograd/autograd_checks.py). This executor runs the
+    course's harness entry in the student's kernel as a silent request whose only result is one
+    user expression: the reply is text, at most MAX_REPLY characters, read with ast.literal_eval as
+    one string and handed to the checker, which decodes and validates it as data. Every wait on the
+    student's kernel ends by the test cell's own deadline; a stuck or dead kernel fails that call.
+"""
+import ast
+import asyncio
+import json
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from queue import Empty
+
+import nbformat
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient import NotebookClient
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+
+CHANNEL_ENV = "AUTOGRADE_CHECKER"  # in the checker kernel: the prompt prefix that marks a call
+MAX_REPLY = 16 << 20  # characters of one reply from the student's kernel
+_ENTRY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*) ")
+_MARGIN = 1.0  # seconds left to the test cell to report a call that ran out of time
+
+
+def _is_test(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def _is_setup(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("locked") and not meta.get("grade") and not meta.get("solution")
+
+
+class CheckedExecute(Execute):
+    """Execute, with auto-graded test cells run in a checker kernel (see the module docstring)."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        source = self._source_folder(resources)
+        course_nb = nbformat.read(source / f"{resources['nbgrader']['notebook']}.ipynb", as_version=4)
+        self._tests = {c.source for c in course_nb.cells if _is_test(c)}
+        self._setups = {c.source for c in course_nb.cells if _is_setup(c)}
+        self._stuck = False
+        with tempfile.TemporaryDirectory(prefix="autograde-checker-") as private:
+            folder = Path(private) / "work"
+            folder.mkdir()
+            for module in source.glob("*.py"):  # the course's modules, nothing of the student
+                shutil.copy(module, folder / module.name)
+            self._checker = _CheckerClient(self, nb, folder, Path(private) / "checker-connection.json")
+            with self._checker.setup_kernel():
+                self._checker.enable_channel()
+                return super().preprocess(nb, resources, km)
+
+    def _source_folder(self, resources):
+        coursedir = CourseDirectory(config=self.config)
+        folder = Path(coursedir.format_path(coursedir.source_directory, ".", resources["nbgrader"]["assignment"]))
+        if not folder.is_dir():
+            raise FileNotFoundError(f"the course's source folder {folder} is missing: the checker needs its tests")
+        return folder
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if _is_test(cell):
+            if cell.source in self._tests:
+                return self._checker.execute_cell(cell, index, store_history=True), resources
+            cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue=(
+                "这个检查单元格和课程的原件不一致，没有运行（记 0 分）。"), traceback=[])]
+            return cell, resources
+        if _is_setup(cell) and cell.source in self._setups:
+            self._checker.execute_cell(nbformat.from_dict(json.loads(json.dumps(cell))), index, store_history=True)
+        return super().preprocess_cell(cell, resources, index)
+
+    async def student_call(self, prompt, deadline):
+        """Run the harness entry named in prompt in the student's kernel; the answer for the checker (JSON)."""
+        entry = _ENTRY.match(prompt)
+        if entry is None:
+            return _answer("invalid")
+        if self._stuck:
+            return _answer("stuck")
+        expression = f"__import__({entry[1]!r}).{entry[2]}({prompt[entry.end():]!r})"
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression},
+                                 allow_stdin=False, stop_on_error=False)
+        reply = await self._reply(msg_id, deadline)
+        if reply is None:
+            if not await ensure_async(self.kc.is_alive()):
+                return _answer("dead")
+            await ensure_async(self.km.interrupt_kernel())
+            if await self._reply(msg_id, time.monotonic() + 5) is None:
+                self._stuck = True  # later calls fail at once instead of waiting again
+            return _answer("timeout")
+        if reply == "dead":
+            return _answer("dead")
+        result = reply["content"].get("user_expressions", {}).get("r", {})
+        text = result.get("data", {}).get("text/plain") if result.get("status") == "ok" else None
+        if not isinstance(text, str) or len(text) > MAX_REPLY:
+            return _answer("invalid")
+        try:
+            value = ast.literal_eval(text)  # a literal only: nothing of the student's runs here
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            return _answer("invalid")
+        return _answer("ok", value) if isinstance(value, str) else _answer("invalid")
+
+    async def _reply(self, msg_id, deadline):
+        """The student's kernel's reply to msg_id, "dead", or None once the deadline has passed."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=min(1.0, remaining)))
+            except Empty:
+                if not await ensure_async(self.kc.is_alive()):
+                    return "dead"
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+
+def _answer(status, reply=None):
+    return json.dumps({"status": status, "reply": reply})
+
+
+class _CheckerClient(NotebookClient):
+    """The checker kernel's client: started like the student's, answers the test cells' calls."""
+
+    def __init__(self, owner, nb, folder, connection_file):
+        super().__init__(
+            nb, config=owner.config, log=owner.log, kernel_name=owner.kernel_name,
+            kernel_manager_class=owner.kernel_manager_class, timeout=owner.timeout, allow_errors=True,
+            interrupt_on_timeout=owner.interrupt_on_timeout, error_on_timeout=owner.error_on_timeout,
+            raise_on_iopub_timeout=owner.raise_on_iopub_timeout, shutdown_kernel=owner.shutdown_kernel,
+            startup_timeout=owner.startup_timeout, extra_arguments=list(owner.extra_arguments),
+            on_cell_executed=owner.on_cell_executed, resources={"metadata": {"path": str(folder)}})
+        self.owner = owner
+        self.connection_file = connection_file
+        self.marker = f"autograde-call-{secrets.token_hex(8)}:"
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.connection_file = str(self.connection_file)  # the signing key stays outside every sandbox
+        if km.transport == "ipc":  # sockets the student's kernel cannot guess the names of
+            km.ip = str(Path(km.ip).parent / f"checker-{secrets.token_hex(16)}")
+        return km
+
+    async def async_enable_channel(self):
+        code = f"import os; os.environ[{CHANNEL_ENV!r}] = {self.marker!r}"
+        msg_id = self.kc.execute(code, silent=True, store_history=False)
+        reply = await self.async_wait_for_reply(msg_id)
+        if reply is None or reply["content"]["status"] != "ok":
+            raise RuntimeError("the checker kernel could not be set up")
+
+    enable_channel = run_sync(async_enable_channel)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        self.kc.allow_stdin = True
+        timeout = self._get_timeout(cell)
+        deadline = time.monotonic() + (timeout - _MARGIN if timeout else 365 * 86400)
+        server = asyncio.ensure_future(self._serve_calls(deadline))
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            server.cancel()
+
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _serve_calls(self, deadline):
+        while True:
+            msg = await ensure_async(self.kc.stdin_channel.get_msg(timeout=None))
+            if msg["msg_type"] != "input_request":
+                continue
+            prompt = msg["content"].get("prompt", "")
+            if prompt.startswith(self.marker):
+                answer = await self.owner.student_call(prompt[len(self.marker):], deadline)
+            else:
+                answer = ""  # a test cell asking for input by mistake
+            self.kc.input(answer)
