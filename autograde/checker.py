@@ -37,6 +37,8 @@ from nbclient import NotebookClient
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 
+from .sandbox import RUNTIME_PREFIX
+
 CHANNEL_ENV = "AUTOGRADE_CHECKER"  # in the checker kernel: the prompt prefix that marks a call
 MAX_REPLY = 16 << 20  # characters of one reply from the student's kernel
 _ENTRY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*) ")
@@ -62,7 +64,7 @@ class CheckedExecute(Execute):
         self._tests = {c.source for c in course_nb.cells if _is_test(c)}
         self._setups = {c.source for c in course_nb.cells if _is_setup(c)}
         self._stuck = self._dead = False
-        with tempfile.TemporaryDirectory(prefix="autograde-checker-") as private:
+        with tempfile.TemporaryDirectory(prefix="autograde-checker-", dir=_outside_sandboxes()) as private:
             folder = Path(private) / "work"
             folder.mkdir()
             for module in source.glob("*.py"):  # the course's modules, nothing of the student
@@ -143,6 +145,13 @@ class CheckedExecute(Execute):
                 continue
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
+
+
+def _outside_sandboxes():
+    """A folder for the checker's private files that no sandbox sees: under `python -m autograde grade`
+    TMPDIR is the run's runtime folder, which every kernel of the run sees; its parent is not mounted."""
+    temp = Path(tempfile.gettempdir())
+    return str(temp.parent if temp.name.startswith(RUNTIME_PREFIX) else temp)
 
 
 def _answer(status, reply=None):

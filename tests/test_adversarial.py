@@ -12,9 +12,20 @@ from conftest import run_autograde
 CASES = Path(__file__).resolve().parent / "adversarial" / "cases"
 
 
-def test_there_are_at_least_25_attacks_and_a_bystander():
+# Tampering from inside the student's process, one case per technique at least (issue #12): each earned points
+# while the tests ran in the student's kernel; the checker kernel keeps them at 0.
+IN_PROCESS = {"rebind_check_functions", "rebind_tolerances", "replace_code_objects", "swap_sys_modules",
+              "settrace_edit_locals", "setprofile_hook", "override_run_cell", "override_run_ast_nodes",
+              "input_transformer", "ast_transformer", "torch_library_override", "tensor_subclass_torch_function",
+              "float_reads_caller_frame", "patch_autograd_engine", "patch_grad_property", "forged_autograd_traceback",
+              "decoy_backward", "decoy_backward_phase_shift", "read_hidden_source_from_stack", "crafted_reply_objects",
+              "crafted_reply_huge", "crafted_reply_nested", "reach_checker_kernel", "os_exit_in_call"}
+
+
+def test_there_are_at_least_45_attacks_and_a_bystander():
     names = {p.stem for p in CASES.glob("*.toml")}
-    assert "reference_full" in names and len(names - {"reference_full"}) >= 25
+    assert "reference_full" in names and len(names - {"reference_full"}) >= 45
+    assert IN_PROCESS <= names and len(IN_PROCESS) >= 20
 
 
 @pytest.mark.slow
@@ -28,3 +39,4 @@ def test_every_attack_gets_exactly_its_stated_score():
     for student in ("corrupt_notebook", "duplicated_test_cell", "os_exit", "renamed_notebook"):
         assert student in not_graded  # reported to the instructor, recorded as 0
     assert "reference_full" not in not_graded
+    assert "os_exit_in_call" not in not_graded  # its kernel died during a call: that item fails, the notebook goes on

@@ -94,7 +94,7 @@ def calls(name, arg_lists, *, autograd=None, autograd_hint="", backward_runs=1, 
     times through one and the same graph; autograd=False: it must not.
     derivative: which parts of a result are derivatives (True: the result; an index: that item; "all":
     every item). Each of their values must be one that autograd produced during that call, so a formula
-    next to a decoy backward does not pass.
+    next to a decoy backward does not pass; passed() reports it, after the checks of the values.
     An argument NewAxes(...) gives the function a new matplotlib Axes: its result is then what was drawn
     there (AxesInfo). Func("sin") passes one of autograd_wire.ELEMENTWISE.
     """
@@ -143,8 +143,9 @@ def calls(name, arg_lists, *, autograd=None, autograd_hint="", backward_runs=1, 
                     list(derivative(value)) if callable(derivative) else [value[derivative]])
             except Exception:  # noqa: BLE001  a malformed result: the checks that follow say what is wrong
                 parts = []
-            for part in parts:
-                expect_from_autograd(name, part, facts["values"])
+            # reported by passed(), after the checks of the values, whose messages say more about a wrong answer
+            _unbound.extend((_cell(), message) for message in (unbound(name, part, facts["values"]) for part in parts)
+                            if message)
         values.append(value)
     return values
 
@@ -222,19 +223,33 @@ def _as_tensor_or_none(value):
     return None
 
 
-def expect_from_autograd(name, got, recorded):
-    """Every value of got (a derivative the student returned or drew) is one that autograd produced in
-    that call, exactly, in got's dtype: a formula, an identity or a finite difference next to a decoy
-    backward does not pass. Values that are not floats are left to the other checks."""
-    __tracebackhide__ = True
+_unbound = []  # (cell, message): derivatives that autograd did not produce, reported by passed()
+
+
+def _cell():
+    """Which cell is running (IPython's execution count), so that passed() reports only its own cell's calls."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell.execution_count if shell is not None else None
+
+
+def unbound(name, got, recorded):
+    """Why got (a derivative the student returned or drew) is not what autograd produced in that call, or
+    None. Each of its values must equal, exactly and in got's dtype, a value autograd produced: a formula,
+    an identity or a finite difference next to a decoy backward does not pass. Values that are not floats
+    are left to the other checks."""
     got = _as_tensor_or_none(got)
     if got is None or not got.is_floating_point() or got.numel() == 0:
-        return
+        return None
     pool = [r.to(got.dtype) for r in recorded]
     produced = torch.cat(pool) if pool else torch.empty(0, dtype=got.dtype)
-    if not bool(torch.isin(got.flatten(), produced).all()):
-        fail(f"{name} 给出的导数不是这次调用里自动微分算出的梯度：请直接用 backward() 之后的 x.grad "
-             "（或 torch.autograd.grad 的结果），不要在反向传播之外再用公式、三角恒等式或差分另算，也不要在得到梯度后再对它做运算。")
+    if bool(torch.isin(got.flatten(), produced).all()):
+        return None
+    return (f"{name} 给出的导数不是这次调用里自动微分算出的梯度：请直接用 backward() 之后的 x.grad "
+            "（或 torch.autograd.grad 的结果），不要在反向传播之外再用公式、三角恒等式或差分另算，也不要在得到梯度后再对它做运算。")
 
 
 def expect_pair(name, result, names):
@@ -379,4 +394,10 @@ def as_number(name, value):
 
 
 def passed():
+    """The end of a test cell: every check of this cell passed, including the derivatives' (see calls)."""
+    __tracebackhide__ = True
+    pending = [message for cell, message in _unbound if cell == _cell()]
+    _unbound.clear()
+    if pending:
+        fail(pending[0])
     print("通过！")
