@@ -70,9 +70,11 @@ class CheckedExecute(Execute):
             for module in source.glob("*.py"):  # the course's modules, nothing of the student
                 shutil.copy(module, folder / module.name)
             self._checker = _CheckerClient(self, nb, folder, Path(private) / "checker-connection.json")
-            with self._checker.setup_kernel():
-                self._checker.enable_channel()
+            self._checker.launch()  # starts while the student's kernel starts; ready by its first cell
+            try:
                 return super().preprocess(nb, resources, km)
+            finally:
+                self._checker.cleanup()
 
     def _source_folder(self, resources):
         coursedir = CourseDirectory(config=self.config)
@@ -180,17 +182,29 @@ class _CheckerClient(NotebookClient):
             km.ip = str(Path(km.ip).parent / f"checker-{secrets.token_hex(16)}")
         return km
 
-    async def async_enable_channel(self):
+    def launch(self):
+        self.km = self.create_kernel_manager()
+        self.start_new_kernel()
+
+    async def _async_ready(self):
+        """Connect to the launched kernel (once) and mark it as the checker: its test cells then call
+        the student's functions over the stdin channel (autograd_checks.CHANNEL_ENV)."""
+        if self.kc is not None:
+            return
+        await self.async_start_new_kernel_client()
         code = f"import os; os.environ[{CHANNEL_ENV!r}] = {self.marker!r}"
         msg_id = self.kc.execute(code, silent=True, store_history=False)
         reply = await self.async_wait_for_reply(msg_id)
         if reply is None or reply["content"]["status"] != "ok":
             raise RuntimeError("the checker kernel could not be set up")
+        self.kc.allow_stdin = True
 
-    enable_channel = run_sync(async_enable_channel)
+    def cleanup(self):
+        if self.km is not None:
+            self._cleanup_kernel()
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        self.kc.allow_stdin = True
+        await self._async_ready()
         timeout = self._get_timeout(cell)
         deadline = time.monotonic() + (timeout - _MARGIN if timeout else 365 * 86400)
         server = asyncio.ensure_future(self._serve_calls(deadline))
@@ -208,7 +222,11 @@ class _CheckerClient(NotebookClient):
                 continue
             prompt = msg["content"].get("prompt", "")
             if prompt.startswith(self.marker):
-                answer = await self.owner.student_call(prompt[len(self.marker):], deadline)
+                try:
+                    answer = await self.owner.student_call(prompt[len(self.marker):], deadline)
+                except Exception as err:  # noqa: BLE001  the test cell must get an answer, never wait forever
+                    self.log.warning("autograde checker: a call to the student's kernel failed: %r", err)
+                    answer = _answer("error")
             else:
                 answer = ""  # a test cell asking for input by mistake
             self.kc.input(answer)
