@@ -42,7 +42,11 @@ from .sandbox import RUNTIME_PREFIX
 CHANNEL_ENV = "AUTOGRADE_CHECKER"  # in the checker kernel: the prompt prefix that marks a call
 MAX_REPLY = 16 << 20  # characters of one reply from the student's kernel
 _ENTRY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*) ")
-_MARGIN = 1.0  # seconds left to the test cell to report a call that ran out of time
+
+
+def _margin(timeout):
+    """Seconds of a test cell's time kept back from its calls: to interrupt a stuck call and report it."""
+    return min(10.0, timeout / 4)
 
 
 def _is_test(cell):
@@ -116,7 +120,7 @@ class CheckedExecute(Execute):
                 self._dead = True
                 return _answer("dead")
             await ensure_async(self.km.interrupt_kernel())
-            late = await self._reply(msg_id, time.monotonic() + 5)
+            late = await self._reply(msg_id, time.monotonic() + self._checker.interrupt_wait)
             self._stuck = late is None  # later calls fail at once instead of waiting again
             self._dead = late == "dead"
             return _answer("timeout")
@@ -206,7 +210,8 @@ class _CheckerClient(NotebookClient):
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         await self._async_ready()
         timeout = self._get_timeout(cell)
-        deadline = time.monotonic() + (timeout - _MARGIN if timeout else 365 * 86400)
+        self.interrupt_wait = _margin(timeout) / 2 if timeout else 5.0
+        deadline = time.monotonic() + (timeout - _margin(timeout) if timeout else 365 * 86400)
         server = asyncio.ensure_future(self._serve_calls(deadline))
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)

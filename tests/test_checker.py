@@ -91,7 +91,7 @@ TEST = ("import os\nprint(sorted(os.listdir('.')))\nspy = 'checker'\n"
 ANSWER = "def double(x):\n    return 2 * x\nspy = 'student'"
 
 
-def run_checked(tmp_path, student_cells):
+def run_checked(tmp_path, student_cells, timeout=60):
     """Run CheckedExecute on a notebook of student_cells in a small course of tmp_path."""
     source = tmp_path / "course" / "source" / "a"
     source.mkdir(parents=True)
@@ -103,7 +103,7 @@ def run_checked(tmp_path, student_cells):
     (student / "student_file.txt").write_text("the student's")
     config = Config()
     config.CourseDirectory.root = str(tmp_path / "course")
-    executor = CheckedExecute(config=config, kernel_name="python3", timeout=60)
+    executor = CheckedExecute(config=config, kernel_name="python3", timeout=timeout)
     nb = notebook_of(student_cells)
     executor.preprocess(nb, {"metadata": {"path": str(student)}, "nbgrader": {"assignment": "a", "notebook": "nb"}})
     return nb
@@ -134,3 +134,11 @@ def test_a_kernel_that_dies_during_a_call_fails_that_call_only(tmp_path):
                                 ("plain", "print(spy)", False)])
     assert "内核没有正常回答（dead）" in outputs(nb.cells[2])[-1]
     assert outputs(nb.cells[3]) == ["KernelError: 检查单元格调用你的函数时，你的内核结束了或不再响应：这个单元格没有运行。"]
+
+
+def test_a_call_that_never_returns_fails_with_its_own_message_and_the_notebook_goes_on(tmp_path):
+    looping = "def double(x):\n    while True:\n        pass\nspy = 'student'"
+    nb = run_checked(tmp_path, [("setup", SETUP, True), ("answer", looping, True), ("test", TEST, True),
+                                ("plain", "print(spy)", False)], timeout=12)
+    assert "没有在限定时间内结束" in outputs(nb.cells[2])[-1]
+    assert outputs(nb.cells[3]) == ["student\n"], "interrupted, the student's kernel runs the next cell"
