@@ -16,9 +16,9 @@ names and its connection file (with the signing key) lies outside the sandbox.
     course's harness entry in the student's kernel as a silent request whose only result is one
     user expression: the reply is text, at most MAX_REPLY characters, read with ast.literal_eval as
     one string and handed to the checker, which decodes and validates it as data. Every wait on the
-    student's kernel ends by the test cell's own deadline. A kernel that dies or stops responding
-    during a call fails that call; the notebook goes on (earlier points stay), and the student's
-    later cells are not run (each records why).
+    student's kernel ends by the test cell's own deadline: a call that runs too long is interrupted
+    and fails. A kernel that dies during a call fails that call; the notebook goes on (earlier points
+    stay), and the student's later cells are not run (each records why).
 """
 import ast
 import asyncio
@@ -67,7 +67,7 @@ class CheckedExecute(Execute):
         course_nb = nbformat.read(source / f"{resources['nbgrader']['notebook']}.ipynb", as_version=4)
         self._tests = {c.source for c in course_nb.cells if _is_test(c)}
         self._setups = {c.source for c in course_nb.cells if _is_setup(c)}
-        self._stuck = self._dead = False
+        self._dead = False
         with tempfile.TemporaryDirectory(prefix="autograde-checker-", dir=_outside_sandboxes()) as private:
             folder = Path(private) / "work"
             folder.mkdir()
@@ -98,9 +98,9 @@ class CheckedExecute(Execute):
             return cell, resources
         if _is_setup(cell) and cell.source in self._setups:
             self._checker.execute_cell(nbformat.from_dict(json.loads(json.dumps(cell))), index, store_history=True)
-        if self._dead or self._stuck:  # it ended or hangs while a test called a function: nothing more runs there
+        if self._dead:  # it ended while a test called one of its functions: nothing more runs there
             cell.outputs = [nbformat.v4.new_output("error", ename="KernelError", evalue=(
-                "检查单元格调用你的函数时，你的内核结束了或不再响应：这个单元格没有运行。"), traceback=[])]
+                "检查单元格调用你的函数时，你的内核结束了：这个单元格没有运行。"), traceback=[])]
             return cell, resources
         return super().preprocess_cell(cell, resources, index)
 
@@ -109,8 +109,8 @@ class CheckedExecute(Execute):
         entry = _ENTRY.match(prompt)
         if entry is None:
             return _answer("invalid")
-        if self._dead or self._stuck:
-            return _answer("dead" if self._dead else "stuck")
+        if self._dead:
+            return _answer("dead")
         expression = f"__import__({entry[1]!r}).{entry[2]}({prompt[entry.end():]!r})"
         msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression},
                                  allow_stdin=False, stop_on_error=False)
@@ -120,9 +120,8 @@ class CheckedExecute(Execute):
                 self._dead = True
                 return _answer("dead")
             await ensure_async(self.km.interrupt_kernel())
-            late = await self._reply(msg_id, time.monotonic() + self._checker.interrupt_wait)
-            self._stuck = late is None  # later calls fail at once instead of waiting again
-            self._dead = late == "dead"
+            # a slow kernel may still answer; one that ignores the interrupt makes later calls wait their own time
+            self._dead = await self._reply(msg_id, time.monotonic() + self._checker.interrupt_wait) == "dead"
             return _answer("timeout")
         if reply == "dead":
             self._dead = True

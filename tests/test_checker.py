@@ -133,7 +133,7 @@ def test_a_kernel_that_dies_during_a_call_fails_that_call_only(tmp_path):
     nb = run_checked(tmp_path, [("setup", SETUP, True), ("answer", dying, True), ("test", TEST, True),
                                 ("plain", "print(spy)", False)])
     assert "内核没有正常回答（dead）" in outputs(nb.cells[2])[-1]
-    assert outputs(nb.cells[3]) == ["KernelError: 检查单元格调用你的函数时，你的内核结束了或不再响应：这个单元格没有运行。"]
+    assert outputs(nb.cells[3]) == ["KernelError: 检查单元格调用你的函数时，你的内核结束了：这个单元格没有运行。"]
 
 
 def test_a_call_that_never_returns_fails_with_its_own_message_and_the_notebook_goes_on(tmp_path):
