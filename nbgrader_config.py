@@ -27,11 +27,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# 在此处写你的代码\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "在此处写你的回答"
 
-# Grading runs every kernel in the course's sandbox, whoever starts it: `python -m autograde grade`,
-# Formgrader's Autograde button or `nbgrader autograde` (autograde/execute.py replaces nbgrader's Execute;
-# where bubblewrap cannot run, it refuses to run student code).
+# nbgrader's autograde steps, with its Execute replaced by the course's, whoever starts grading
+# (`python -m autograde grade`, Formgrader's Autograde button, `nbgrader autograde`): every kernel runs in the
+# course's sandbox, or not at all where bubblewrap cannot run (autograde/execute.py), and every auto-graded
+# test cell runs in a checker kernel that never runs student code and reaches the student's functions only
+# through a data-only channel (autograde/checker.py). The other steps are nbgrader 0.9.6's defaults.
 c.Autograde.autograde_preprocessors = [
-    "autograde.execute.GradingExecute",
+    "autograde.checker.CheckedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -1,5 +1,9 @@
 """Benchmark: plain sequential `nbgrader autograde` against `python -m autograde grade`, same class, one run.
 
+"Plain" is nbgrader as it comes: its own Execute, every cell (the tests too) in one unsandboxed kernel per
+notebook. This tool runs each notebook in two sandboxed kernels (the student's and the checker, see
+autograde/checker.py), both forked from the run's kernel server.
+
 The class is drawn from the sample submissions (every case file under the given folders,
 repeated to the size asked for). Prints both wall times, their ratio, the cost per
 submission, and the floor: a fresh kernel that only imports torch, numpy and matplotlib,
@@ -29,6 +33,11 @@ def _class(course, assignment, size):
 
 
 IMPORTS = "import torch, numpy, matplotlib.pyplot"
+NBGRADER_AUTOGRADE_STEPS = [  # nbgrader 0.9.6's default Autograde.autograde_preprocessors
+    "nbgrader.preprocessors.Execute", "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata"]
 
 
 def _kernel_floor(repeats=3):
@@ -77,6 +86,9 @@ def main(*, course, assignment, students=120, workers=None, verbose=False):
     workers = workers or os.cpu_count()
     with tempfile.TemporaryDirectory(prefix="autograde-bench-") as tmp:
         plain = scratch_course(course, Path(tmp) / "plain", assignment, verbose=verbose)
+        with open(plain.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
+            config.write("\n# The benchmark's baseline: nbgrader's own autograde steps.\n"
+                         f"c.Autograde.autograde_preprocessors = {NBGRADER_AUTOGRADE_STEPS!r}\n")
         ours = scratch_course(course, Path(tmp) / "ours", assignment, verbose=verbose)
         names = _class(plain, assignment, students)
         _class(ours, assignment, students)

@@ -13,11 +13,22 @@ from conftest import run_autograde
 CASES = Path(__file__).resolve().parent / "adversarial" / "cases"
 
 
-def test_there_are_at_least_35_attacks_and_two_bystanders():
+# Tampering from inside the student's process, one case per technique at least (issue #12): each earned points
+# while the tests ran in the student's kernel; the checker kernel keeps them at 0.
+IN_PROCESS = {"rebind_check_functions", "rebind_tolerances", "replace_code_objects", "swap_sys_modules",
+              "settrace_edit_locals", "setprofile_hook", "override_run_cell", "override_run_ast_nodes",
+              "input_transformer", "ast_transformer", "torch_library_override", "tensor_subclass_torch_function",
+              "float_reads_caller_frame", "patch_autograd_engine", "patch_grad_property", "forged_autograd_traceback",
+              "decoy_backward", "decoy_backward_phase_shift", "read_hidden_source_from_stack", "crafted_reply_objects",
+              "crafted_reply_huge", "crafted_reply_nested", "reach_checker_kernel", "os_exit_in_call"}
+
+
+def test_there_are_at_least_55_attacks_and_two_bystanders():
     names = {p.stem for p in CASES.glob("*.toml")}
     bystanders = {"reference_full", "zz_bystander_full"}
-    assert bystanders <= names and len(names - bystanders) >= 35
+    assert bystanders <= names and len(names - bystanders) >= 55
     assert max(names) == "zz_bystander_full"  # graded last, after every attack
+    assert IN_PROCESS <= names and len(IN_PROCESS) >= 20
 
 
 @pytest.mark.slow
@@ -39,3 +50,4 @@ def test_every_attack_gets_exactly_its_stated_score():
                           ("shadow_check_module", "autograd_checks/__init__.py (not part of the assignment)"),
                           ("shadow_check_module", "helpers.py (not part of the assignment)")]:
         assert f"{student}:" in refused and what in refused, refused
+    assert "os_exit_in_call" not in not_graded  # its kernel died during a call: that item fails, the notebook goes on

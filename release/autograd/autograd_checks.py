@@ -1,43 +1,28 @@
 """Checks shared by the assignment's test cells (visible and hidden).
 
-Imported by the locked first cell of each notebook, before any student code
-runs; nbgrader copies this file over the student's copy when grading. It holds
-no expected values: every test cell derives those itself. Every failure is an
-AssertionError whose message says, in Chinese, what is wrong and gives a hint,
-without the expected numbers.
+Imported by the locked first cell of each notebook. A test reaches a student's function only
+through call(NAME, args...): the function is called where the student's code lives, and what
+comes back is plain data (autograd_wire.py). In JupyterLab and nbgrader's Validate that is the
+same kernel (autograd_harness.serve is called directly); while grading, the test cells run in a
+separate checker kernel that never runs student code, and each call travels over the Jupyter
+stdin channel to the student's kernel and back (autograde/checker.py). Expected values and
+comparisons therefore exist only where the tests run.
+
+Every failure is one AssertionError whose message says, in Chinese, what is wrong and gives a
+hint, without the expected numbers.
 """
-import contextlib
-import importlib.util
-import io
-import math
+import json
 import numbers
 import os
-import sys
-import warnings
 
 import numpy as np
 import torch
 
-# Captured at import, before student code can replace them.
-_Tensor = torch.Tensor
-_is_tensor = torch.is_tensor
-_isclose = torch.isclose
-_as_tensor = torch.as_tensor
-_isinstance = isinstance
-_AssertionError = AssertionError
-# Comparisons go through these functions, not through operators or methods a submission could override
-# on torch.Tensor or on a subclass it returns.
-_detach, _to, _as_subclass, _item = torch.Tensor.detach, torch.Tensor.to, torch.Tensor.as_subclass, torch.Tensor.item
-_sub, _mul, _add, _abs, _le, _all, _isfinite, _amax = (torch.sub, torch.mul, torch.add, torch.abs, torch.le, torch.all,
-                                                       torch.isfinite, torch.amax)
-_autograd_dir = os.path.dirname(torch.autograd.__file__)
-# Every way of running backpropagation (Tensor.backward, torch.autograd.backward/grad however imported,
-# torch.autograd.functional, torch.func) goes through this function of torch.autograd.
-_engine_run_backward = getattr(torch.autograd, "_engine_run_backward", None)
-# Code in these folders (numpy, matplotlib, torch, the standard library) may use cos; the student's code may not.
-_LIBRARY_DIRS = tuple(sorted({os.path.realpath(os.path.dirname(os.path.dirname(path))) + os.sep for path in (
-    np.__file__, torch.__file__, getattr(importlib.util.find_spec("matplotlib"), "origin", None) or np.__file__)}
-    | {os.path.realpath(os.path.dirname(os.__file__)) + os.sep}))
+import autograd_harness
+import autograd_wire as wire
+from autograd_wire import AxesInfo, Func, NewAxes, Opaque, StudentError  # noqa: F401  (used by the test cells)
+
+CHANNEL_ENV = "AUTOGRADE_CHECKER"  # set by the grading tool in the checker kernel: the prompt prefix of a call
 
 # Tolerances, chosen per dtype: results here are a few float operations away from
 # exact, so a few ulps of relative error plus a tiny absolute floor for values near 0.
@@ -49,7 +34,7 @@ TOLERANCES = {
 
 def fail(message):
     __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
-    raise _AssertionError(message)
+    raise AssertionError(message) from None  # one message, never "During handling of the above exception"
 
 
 # Hints for errors students meet here, keyed by a stable part of the message (see MISCONCEPTIONS.md).
@@ -79,50 +64,216 @@ _ERROR_HINTS = [
 ]
 
 
-def _hint_for(err):
-    text = f"{type(err).__name__}: {err}"
+def _hint_for(error):
+    text = f"{error.type_name}: {error.message}"
     return next((hint for part, hint in _ERROR_HINTS if part in text), "")
 
 
-def call(name, fn, *args, autograd=None, autograd_hint="", backward_runs=1):
-    """Call the student's function; its warnings and stderr output must not cost points.
+_INVALID = "{name} 的回答不是作业要求的普通数据（invalid answer：{why}）：请返回张量、数组、数字或它们组成的元组，不要改动评分用的模块。"
 
-    autograd=True: the function must run backpropagation (backward or torch.autograd.grad, however written);
-    autograd=False: it must not (an answer "by the formula"). autograd_hint is added to that message.
-    backward_runs: with autograd=True, how many backpropagation runs the task asks for at least.
+
+def _ask(request):
+    """Send a request to the student's side; the decoded reply. Under grading, over the stdin channel."""
+    text = json.dumps(request, ensure_ascii=False)
+    prefix = os.environ.get(CHANNEL_ENV)
+    if not prefix:
+        return wire.loads(autograd_harness.serve(text))  # JupyterLab / Validate: the same path, in-process
+    # the grading tool runs autograd_harness.serve(text) in the student's kernel and hands back its text
+    answer = json.loads(input(f"{prefix}autograd_harness.serve {text}"))
+    if answer["status"] != "ok":
+        return {"$failure": answer["status"]}
+    return wire.loads(answer["reply"])
+
+
+def calls(name, arg_lists, *, autograd=None, autograd_hint="", backward_runs=1, same_graph_runs=0, forward_ok=False,
+          forbid_cos=False, derivative=None):
+    """Call the student's function NAME once for each argument list; the decoded results, in order.
+
+    autograd=True: each call must run backpropagation (backward or torch.autograd.grad, however written;
+    forward_ok: forward-mode AD counts too), at least backward_runs times, and at least same_graph_runs
+    times through one and the same graph; autograd=False: it must not.
+    derivative: which parts of a result are derivatives (True: the result; an index: that item; "all":
+    every item). Each of their values must be one that autograd produced during that call, so a formula
+    next to a decoy backward does not pass; passed() reports it, after the checks of the values.
+    An argument NewAxes(...) gives the function a new matplotlib Axes: its result is then what was drawn
+    there (AxesInfo). Func("sin") passes one of autograd_wire.ELEMENTWISE.
     """
-    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
-    if not callable(fn):
-        fail(f"{name} 应是一个函数，实际是 {type(fn).__name__}。")
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), autograd_calls() as counter:
-        warnings.simplefilter("ignore")
+    __tracebackhide__ = True
+    arg_lists = [list(args) for args in arg_lists]
+    try:
+        request = {"fn": name, "calls": [[wire.encode(a) for a in args] for args in arg_lists],
+                   "forbid_cos": bool(forbid_cos)}
+        reply = _ask(request)
+    except wire.InvalidAnswer as err:
+        fail(_INVALID.format(name=name, why=err))
+    failure = reply.get("$failure") if isinstance(reply, dict) else None
+    if failure == "invalid":
+        fail(_INVALID.format(name=name, why="回答的格式不对"))
+    if failure == "timeout":
+        fail(f"调用 {name} 没有在限定时间内结束：是否有死循环（例如 while 的条件永远成立）？")
+    if failure is not None:
+        fail(f"调用 {name} 时你的内核没有正常回答（{failure}）：是否结束了内核（os._exit、内存耗尽），"
+             "或者改动了评分用的模块？")
+    if not isinstance(reply, dict):
+        fail(_INVALID.format(name=name, why="不是一个字典"))
+    if "missing" in reply:
+        if reply["missing"] == "undefined":
+            fail(f"{name} 还没有定义：先运行定义它的单元格（函数名要和题目一致）。")
+        fail(f"{name} 应是一个函数，实际是 {str(reply['missing'])[:100]}。")
+    results = reply.get("results")
+    if not isinstance(results, list) or len(results) != len(arg_lists):
+        fail(_INVALID.format(name=name, why="结果的个数不对"))
+    values = []
+    for args, result in zip(arg_lists, results):
         try:
-            result = fn(*args)
-        except NotImplementedError:
-            fail(f"{name} 还没有实现：把 raise NotImplementedError() 换成你的代码。")
-        except _AssertionError:
-            raise
-        except Exception as err:  # noqa: BLE001  any student error becomes a message
-            hint = _hint_for(err) or "先在自己的笔记本里用同样的输入调用它，看看是哪一行出的错。"
-            fail(f"调用 {name} 时出错：{type(err).__name__}: {err}\n提示：{hint}")
-    if autograd is True and counter["calls"] == 0:
+            value, facts, axes = _decode_result(result)
+        except wire.InvalidAnswer as err:
+            fail(_INVALID.format(name=name, why=err))
+        if isinstance(value, _Raised):
+            _fail_raised(name, value.error)
+        _check_method(name, facts, autograd=autograd, autograd_hint=autograd_hint, backward_runs=backward_runs,
+                      same_graph_runs=same_graph_runs, forward_ok=forward_ok)
+        if any(isinstance(a, NewAxes) for a in args):
+            if axes is None:
+                fail(_INVALID.format(name=name, why="没有图"))
+            value = axes
+        if autograd is True and derivative is not None:
+            try:
+                parts = [value] if derivative is True else list(value) if derivative == "all" else (
+                    list(derivative(value)) if callable(derivative) else [value[derivative]])
+            except Exception:  # noqa: BLE001  a malformed result: the checks that follow say what is wrong
+                parts = []
+            # reported by passed(), after the checks of the values, whose messages say more about a wrong answer
+            _unbound.extend((_cell(), message) for message in (unbound(name, part, facts["values"]) for part in parts)
+                            if message)
+        values.append(value)
+    return values
+
+
+def call(name, *args, **options):
+    """One call of the student's function NAME (see calls)."""
+    __tracebackhide__ = True
+    return calls(name, [args], **options)[0]
+
+
+def _decode_result(result):
+    if not isinstance(result, dict) or not set(result) <= {"facts", "value", "raised", "axes"} or "facts" not in result:
+        raise wire.InvalidAnswer("结果的字段不对")
+    facts = result["facts"]
+    if not isinstance(facts, dict) or set(facts) != {"backward_runs", "forward_runs", "same_graph_runs", "values"}:
+        raise wire.InvalidAnswer("调用记录的字段不对")
+    runs = [facts["backward_runs"], facts["forward_runs"], facts["same_graph_runs"]]
+    if not all(type(n) is int and 0 <= n <= 10 ** 9 for n in runs) or type(facts["values"]) is not list:
+        raise wire.InvalidAnswer("调用记录不对")
+    recorded = [wire.decode(v) for v in facts["values"][:wire.MAX_ITEMS]]
+    if not all(isinstance(v, torch.Tensor) and v.is_floating_point() for v in recorded):
+        raise wire.InvalidAnswer("记录的梯度不对")
+    facts = {"backward_runs": runs[0], "forward_runs": runs[1], "same_graph_runs": runs[2], "values": recorded}
+    axes = wire.decode(result["axes"]) if "axes" in result else None
+    if axes is not None and not isinstance(axes, AxesInfo):
+        raise wire.InvalidAnswer("图的数据不对")
+    if ("value" in result) == ("raised" in result):
+        raise wire.InvalidAnswer("应有且只有一个结果或异常")
+    if "raised" in result:
+        error = wire.decode(result["raised"])
+        if not isinstance(error, StudentError):
+            raise wire.InvalidAnswer("异常的数据不对")
+        return _Raised(error), facts, axes
+    return wire.decode(result["value"]), facts, axes
+
+
+class _Raised:
+    def __init__(self, error):
+        self.error = error
+
+
+def _fail_raised(name, error):
+    __tracebackhide__ = True
+    if error.is_a("NotImplementedError"):
+        fail(f"{name} 还没有实现：把 raise NotImplementedError() 换成你的代码。")
+    if error.type_name == "CosForbidden":
+        fail("这里不能使用 cos（不能利用 f'(x) = cos(x)）：请用自动微分（backward() 或 torch.autograd.grad）求导数。")
+    hint = _hint_for(error) or "先在自己的笔记本里用同样的输入调用它，看看是哪一行出的错。"
+    fail(f"调用 {name} 时出错：{error.type_name}: {error.message}\n提示：{hint}")
+
+
+def _check_method(name, facts, *, autograd, autograd_hint, backward_runs, same_graph_runs, forward_ok):
+    __tracebackhide__ = True
+    runs = facts["backward_runs"] + (facts["forward_runs"] if forward_ok else 0)
+    if autograd is True and runs == 0:
         fail(f"{name} 没有真正做反向传播：请用 y.backward()（要带括号才会执行）或 torch.autograd.grad 求导数，"
              f"不要直接写出导数的公式或写死结果，也不要用有限差分近似。{autograd_hint}")
-    if autograd is True and counter["calls"] < backward_runs:
-        fail(f"{name} 只做了 {counter['calls']} 次反向传播，这一题要求至少 {backward_runs} 次。{autograd_hint}")
-    if autograd is False and counter["calls"] > 0:
+    if autograd is True and runs < backward_runs:
+        fail(f"{name} 只做了 {runs} 次反向传播，这一题要求至少 {backward_runs} 次。{autograd_hint}")
+    if autograd is True and facts["same_graph_runs"] < same_graph_runs:
+        fail(f"{name} 没有对同一个计算图反向传播 {same_graph_runs} 次：题目要求对同一个 d 调用两次 backward"
+             f"（第一次 retain_graph=True），不要重新计算 d。{autograd_hint}")
+    if autograd is False and facts["backward_runs"] + facts["forward_runs"] > 0:
         fail(f"{name} 用了自动微分：这一题要按公式写出导数（不调用 backward() 或 torch.autograd.grad），"
              f"好和自动微分的结果对照。{autograd_hint}")
-    return result
+
+
+def _as_tensor_or_none(value):
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "fiub":
+        return torch.from_numpy(np.asarray(value))
+    if type(value) in (int, float):
+        return torch.tensor(float(value), dtype=torch.float64)
+    return None
+
+
+_unbound = []  # (cell, message): derivatives that autograd did not produce, reported by passed()
+
+
+def _cell():
+    """Which cell is running (IPython's execution count), so that passed() reports only its own cell's calls."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell.execution_count if shell is not None else None
+
+
+def unbound(name, got, recorded):
+    """Why got (a derivative the student returned or drew) is not what autograd produced in that call, or
+    None. Each of its values must equal, exactly and in got's dtype, a value autograd produced: a formula,
+    an identity or a finite difference next to a decoy backward does not pass. Values that are not floats
+    are left to the other checks."""
+    got = _as_tensor_or_none(got)
+    if got is None or not got.is_floating_point() or got.numel() == 0:
+        return None
+    pool = [r.to(got.dtype) for r in recorded]
+    produced = torch.cat(pool) if pool else torch.empty(0, dtype=got.dtype)
+    if bool(torch.isin(got.flatten(), produced).all()):
+        return None
+    return (f"{name} 给出的导数不是这次调用里自动微分算出的梯度：请直接用 backward() 之后的 x.grad "
+            "（或 torch.autograd.grad 的结果），不要在反向传播之外再用公式、三角恒等式或差分另算，也不要在得到梯度后再对它做运算。")
 
 
 def expect_pair(name, result, names):
     """A function that returns two results: a tuple (or list) of length 2."""
-    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
-    if not _isinstance(result, (tuple, list)) or len(result) != 2:
-        what = type(result).__name__ if not _isinstance(result, (tuple, list)) else f"{len(result)} 个结果"
+    __tracebackhide__ = True
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        what = _what(result) if not isinstance(result, (tuple, list)) else f"{len(result)} 个结果"
         fail(f"{name} 应返回 ({names}) 两个结果组成的元组，实际返回 {what}：return 后面用逗号分开两个值。")
     return tuple(result)
+
+
+def _what(value):
+    """A value's type, as a student would name it."""
+    if isinstance(value, Opaque):
+        return value.type_name
+    if isinstance(value, StudentError):
+        return value.type_name
+    if isinstance(value, AxesInfo):
+        return "Axes"
+    if isinstance(value, torch.Tensor):
+        return "Tensor"
+    if isinstance(value, np.generic):
+        return type(value).__name__
+    return type(value).__name__
 
 
 def inputs_1d(seed, sizes=(1, 5, 17), dtypes=(torch.float32, torch.float64)):
@@ -135,12 +286,12 @@ def inputs_1d(seed, sizes=(1, 5, 17), dtypes=(torch.float32, torch.float64)):
 
 def expect_tensor(name, got, *, shape, dtype=None):
     """Type → shape → dtype, each with its own message."""
-    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
+    __tracebackhide__ = True
     if got is None:
         fail(f"{name} 应返回 torch.Tensor，实际返回 None：是否忘了 return，或者 backward 没有真正执行"
              "（要写 y.backward()，带括号），x.grad 还是 None？")
-    if not _isinstance(got, _Tensor):
-        fail(f"{name} 应返回 torch.Tensor，实际返回 {type(got).__name__}。")
+    if not isinstance(got, torch.Tensor):
+        fail(f"{name} 应返回 torch.Tensor，实际返回 {_what(got)}。")
     if tuple(got.shape) != tuple(shape):
         fail(f"{name} 的形状应为 {tuple(shape)}，实际为 {tuple(got.shape)}：检查是否返回了别的张量"
              "（例如函数值而不是梯度）、多做了 sum() 或 reshape，或者写死了某个例子的结果。")
@@ -153,29 +304,22 @@ def expect_tensor(name, got, *, shape, dtype=None):
         fail(f"{name} 的 dtype 应为 {dtype}，实际为 {got.dtype}：{hint}")
 
 
-def _float64(t):
-    """A plain float64 tensor with t's values (no subclass, no graph)."""
-    return _to(_as_subclass(_detach(t), _Tensor), torch.float64)
-
-
 def _close(got, expected, rtol, atol):
-    diff = _abs(_sub(got, expected))
-    bound = _add(_mul(_abs(expected), rtol), atol)
-    return bool(_item(_all(_le(diff, bound))))
+    return bool(((got - expected).abs() <= expected.abs() * rtol + atol).all())
 
 
 def expect_close(name, got, expected, *, hint="", rtol=None, atol=None):
     """Values match within the dtype's tolerance; the message never shows expected numbers."""
-    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
+    __tracebackhide__ = True
     expect_tensor(name, got, shape=expected.shape)
     if not got.dtype.is_floating_point:
         fail(f"{name} 应是浮点张量，实际为 {got.dtype}：梯度和函数值都是浮点数，不要转换成整数。")
     tol = TOLERANCES.get(expected.dtype, TOLERANCES[torch.float32])
     rtol = tol["rtol"] if rtol is None else rtol
     atol = tol["atol"] if atol is None else atol
-    got64 = _float64(got)
-    expected64 = _float64(expected)
-    if not bool(_item(_all(_isfinite(got64)))):
+    got64 = got.detach().to(torch.float64)
+    expected64 = expected.detach().to(torch.float64)
+    if not bool(torch.isfinite(got64).all()):
         fail(f"{name} 含有 nan 或 inf。")
     if _close(got64, expected64, rtol, atol):
         return
@@ -184,7 +328,7 @@ def expect_close(name, got, expected, *, hint="", rtol=None, atol=None):
 
 def diagnose(got, expected):
     """A hint from the shape of the mistake, never from the numbers themselves."""
-    scale = _item(_amax(_abs(expected))) if expected.numel() else 0.0
+    scale = float(expected.abs().max()) if expected.numel() else 0.0
     if scale > 0 and _close(got, 2 * expected, 1e-5, 1e-6):
         return "结果是期望值的 2 倍：是否忘了 x.grad.zero_()，让梯度累积了两次？"
     if scale > 0 and _close(got, 3 * expected, 1e-5, 1e-6):
@@ -198,120 +342,62 @@ def diagnose(got, expected):
 
 
 def expect_raised_by_autograd(name, err, *, error_type, message_part, hint):
-    """The error must be a real one: raised inside torch.autograd, with PyTorch's own message."""
-    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
+    """The returned error must be a real one: an exception of error_type (a class name) with PyTorch's
+    own message, seen leaving torch.autograd during the call (recorded by the student-side harness)."""
+    __tracebackhide__ = True
     if err is None:
         fail(f"{name} 应返回捕获到的异常对象，实际返回 None：要么没有抛出异常（检查是否真的做了会出错的那一步，"
              "例如没有先 sum()、第一次没有 retain_graph=True），要么 except 分支里忘了 return e。")
-    if _isinstance(err, str):
+    if isinstance(err, str):
         fail(f"{name} 返回的是字符串，应返回异常对象本身：except RuntimeError as e: return e（不要 str(e) 或拼接文字）。")
-    if not _isinstance(err, BaseException):
-        fail(f"{name} 应返回捕获到的异常对象（except ... as e: return e），实际返回 {type(err).__name__}。")
-    if not _isinstance(err, error_type):
-        fail(f"{name} 返回的异常类型应为 {error_type.__name__}，实际为 {type(err).__name__}。")
-    if message_part not in str(err):
+    if not isinstance(err, StudentError):
+        fail(f"{name} 应返回捕获到的异常对象（except ... as e: return e），实际返回 {_what(err)}。")
+    if not err.is_a(error_type):
+        fail(f"{name} 返回的异常类型应为 {error_type}，实际为 {err.type_name}。")
+    if message_part not in err.message:
         fail(f"{name} 返回的异常信息不是 PyTorch 给出的那一条。{hint}")
-    frames = []
-    tb = err.__traceback__
-    while tb is not None:
-        frames.append(tb.tb_frame.f_code.co_filename)
-        tb = tb.tb_next
-    if not any(path.startswith(_autograd_dir) for path in frames):
+    if not err.autograd:
         fail(f"{name} 返回的异常不是由 PyTorch 的 autograd 抛出的：不要自己构造或 raise 异常，"
              "要真的调用 backward()，再捕获它抛出的错误。")
 
 
-def _called_from_library():
-    caller = os.path.realpath(sys._getframe(2).f_code.co_filename)
-    return caller.startswith(_LIBRARY_DIRS)
-
-
-@contextlib.contextmanager
-def cos_forbidden():
-    """While active, cos called from the student's code raises: the derivative must come from autograd.
-
-    torch's, numpy's and math's cos are replaced; calls from numpy, matplotlib or the standard library
-    (matplotlib uses cos to draw) still reach the real function.
-    """
-    targets = [(torch, "cos"), (torch.Tensor, "cos"), (torch.Tensor, "cos_"), (np, "cos"), (math, "cos")]
-    saved = [(obj, attr, getattr(obj, attr)) for obj, attr in targets]
-
-    def forbidding(original):
-        def forbidden(*args, **kwargs):
-            if _called_from_library():
-                return original(*args, **kwargs)
-            fail("这里不能使用 cos（不能利用 f'(x) = cos(x)）：请用自动微分（backward() 或 torch.autograd.grad）求导数。")
-        return forbidden
-
-    try:
-        for obj, attr, original in saved:
-            setattr(obj, attr, forbidding(original))
-        yield
-    finally:
-        for obj, attr, original in saved:
-            setattr(obj, attr, original)
-
-
-@contextlib.contextmanager
-def autograd_calls():
-    """Counts backpropagation runs: Tensor.backward, torch.autograd.backward/grad (however imported),
-    torch.autograd.functional and torch.func all go through torch.autograd._engine_run_backward."""
-    counter = {"calls": 0}
-    if _engine_run_backward is not None:
-        previous = torch.autograd._engine_run_backward  # another counter's, when nested
-
-        def counting(*args, **kwargs):
-            counter["calls"] += 1
-            return previous(*args, **kwargs)
-
-        torch.autograd._engine_run_backward = counting
-        try:
-            yield counter
-        finally:
-            torch.autograd._engine_run_backward = previous
-        return
-    # Older PyTorch: count the two public entry points.
-    original_backward, original_grad = torch.autograd.backward, torch.autograd.grad
-
-    def wrapping(original):
-        def wrapper(*args, **kwargs):
-            counter["calls"] += 1
-            return original(*args, **kwargs)
-        return wrapper
-
-    torch.autograd.backward, torch.autograd.grad = wrapping(original_backward), wrapping(original_grad)
-    try:
-        yield counter
-    finally:
-        torch.autograd.backward, torch.autograd.grad = original_backward, original_grad
-
-
 def as_float_tensor(name, value):
     """A result that may be a tensor, a numpy array, a list or a Python number, as a float64 tensor."""
-    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
-    try:
-        return _as_tensor(np.asarray(value.detach() if _isinstance(value, _Tensor) else value, dtype=np.float64))
-    except (TypeError, ValueError):
-        fail(f"{name} 应返回数值（张量、数组或数字），实际返回 {type(value).__name__}。")
+    __tracebackhide__ = True
+    if isinstance(value, (tuple, list)) and all(type(v) in (int, float) for v in value):
+        value = np.asarray(value, dtype=np.float64)
+    tensor = _as_tensor_or_none(value)
+    if tensor is None or tensor.dtype == torch.bool:
+        fail(f"{name} 应返回数值（张量、数组或数字），实际返回 {_what(value)}。")
+    return tensor.to(torch.float64)
 
 
 def as_number(name, value):
     """A result that must be one number: a Python/numpy number, or a tensor/array with one element, as a float."""
-    __tracebackhide__ = True  # IPython leaves this frame out: the student sees the message
+    __tracebackhide__ = True
     if value is None:
         fail(f"{name} 应返回一个数（float），实际返回 None：是否忘了 return？")
-    if _isinstance(value, (bool, np.bool_)) or (_isinstance(value, (_Tensor, np.ndarray)) and value.dtype in (torch.bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (torch.Tensor, np.ndarray))
+                                               and value.dtype in (torch.bool, np.bool_)):
         fail(f"{name} 返回的是比较的结果（True/False），应返回一个数；比较浮点数请用 torch.allclose，不要把比较结果当作答案。")
-    if _isinstance(value, (_Tensor, np.ndarray)):
-        size = value.numel() if _isinstance(value, _Tensor) else value.size
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        size = value.numel() if isinstance(value, torch.Tensor) else value.size
         if size != 1:
-            fail(f"{name} 应返回一个数，实际返回形状为 {tuple(value.shape)} 的{'张量' if _isinstance(value, _Tensor) else '数组'}："
+            fail(f"{name} 应返回一个数，实际返回形状为 {tuple(value.shape)} 的{'张量' if isinstance(value, torch.Tensor) else '数组'}："
                  "所有元素都相同时取其中一个，例如 t.flatten()[0].item()。")
-        value = value.detach().reshape(()).item() if _isinstance(value, _Tensor) else value.reshape(()).item()
-    if _isinstance(value, str) or not _isinstance(value, numbers.Real):
-        fail(f"{name} 应返回一个数（float），实际返回 {type(value).__name__}。")
+        value = value.reshape(()).item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str) or not isinstance(value, numbers.Real):
+        fail(f"{name} 应返回一个数（float），实际返回 {_what(value)}。")
     return float(value)
 
 
 def passed():
+    """The end of a test cell: every check of this cell passed, including the derivatives' (see calls)."""
+    __tracebackhide__ = True
+    pending = [message for cell, message in _unbound if cell == _cell()]
+    _unbound.clear()
+    if pending:
+        fail(pending[0])
     print("通过！")
