@@ -13,21 +13,9 @@ import pytest
 
 from autograde import gradebook
 from autograde.course import Course
-from conftest import REPO, copy_course, run_autograde
+from conftest import REPO, copy_course, hidden_test_lines, run_autograde
 
 pytestmark = pytest.mark.slow
-
-
-def hidden_test_lines():
-    """Every non-trivial line of the source's hidden tests that appears nowhere else in the assignment."""
-    hidden, elsewhere = set(), set()
-    for path in (REPO / "source" / "autograd").glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            pattern = r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"
-            for block in re.findall(pattern, cell.source, re.DOTALL):
-                hidden.update(l.strip() for l in block.splitlines() if len(l.strip()) > 12)
-            elsewhere.update(l.strip() for l in re.sub(pattern, "", cell.source, flags=re.DOTALL).splitlines())
-    return hidden - elsewhere
 
 
 @pytest.fixture(scope="module")
