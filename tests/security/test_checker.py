@@ -4,7 +4,6 @@ small notebook, as nbgrader would. The data-only channel itself: tests/unit/test
 import shutil
 
 import nbformat
-import pytest
 from traitlets.config import Config
 
 from autograde.checker import CheckedExecute
