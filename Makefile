@@ -10,7 +10,7 @@ ASSIGNMENT ?= autograd
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-quick e2e lab release grade feedback report check bench student-pack clean
+.PHONY: help demo test test-quick test-unit e2e lab release grade feedback report check bench student-pack clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -26,11 +26,14 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP) ## release, then grade the bundled sample class and print the grades (~1 min)
 	$(BIN)/python -m autograde demo $(ASSIGNMENT)
 
-test: $(STAMP) ## the whole test suite, as CI runs it (~10 min)
+test: $(STAMP) ## every test (unit, content, grading, security, e2e), as CI runs it (~10 min)
 	$(BIN)/python -m pytest
 
-test-quick: $(STAMP) ## the tests that need no full grading run (~1 min)
-	$(BIN)/python -m pytest -m "not slow"
+test-quick: $(STAMP) ## tests/unit and tests/content: no grading run (under 1 min)
+	$(BIN)/python -m pytest tests/unit tests/content
+
+test-unit: $(STAMP) ## tests/unit: pure functions, no kernel (~10 s)
+	$(BIN)/python -m pytest tests/unit
 
 e2e: $(STAMP) ## browser tests: make lab in headless Chromium, as students and instructors use it (~3 min)
 	$(BIN)/python -m pytest tests/e2e

@@ -114,12 +114,20 @@ def main(*, course, assignment, students=120, workers=None, verbose=False):
 
     floor = _kernel_floor()
     forked = _forked_kernel_cost() if reason is None else None
-    print(f"ratio: {plain_seconds / ours_seconds:.2f}x faster")
-    print(f"per submission: plain {plain_seconds / len(names):.1f} s, ours {ours_seconds / len(names):.1f} s "
-          f"(wall, {workers} workers)")
-    print(f"floor: a fresh kernel importing torch, numpy, matplotlib takes {floor:.1f} s; "
-          f"{notebooks} notebooks x floor / {workers} workers = {notebooks * floor / workers:.0f} s")
-    if forked is not None:
-        print(f"a sandboxed kernel forked from the kernel server does the same in {forked:.2f} s "
-              f"({floor / forked:.0f}x less)")
+    for line in summary(plain_seconds=plain_seconds, ours_seconds=ours_seconds, submissions=len(names),
+                        notebooks=notebooks, workers=workers, floor=floor, forked=forked):
+        print(line)
     sys.stdout.flush()
+
+
+def summary(*, plain_seconds, ours_seconds, submissions, notebooks, workers, floor, forked=None):
+    """The benchmark's closing lines, from its measured seconds: ratio, cost per submission, kernel floor."""
+    lines = [f"ratio: {plain_seconds / ours_seconds:.2f}x faster",
+             f"per submission: plain {plain_seconds / submissions:.1f} s, ours {ours_seconds / submissions:.1f} s "
+             f"(wall, {workers} workers)",
+             f"floor: a fresh kernel importing torch, numpy, matplotlib takes {floor:.1f} s; "
+             f"{notebooks} notebooks x floor / {workers} workers = {notebooks * floor / workers:.0f} s"]
+    if forked is not None:
+        lines.append(f"a sandboxed kernel forked from the kernel server does the same in {forked:.2f} s "
+                     f"({floor / forked:.0f}x less)")
+    return lines

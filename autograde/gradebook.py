@@ -38,7 +38,7 @@ def _open(course):
 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own autoflush noise
     # Creating a gradebook, nbgrader asks the `alembic` command (a new Python process, ~2 s) for the
-    # schema version; alembic's API gives the same answer here (tests/test_grading.py compares them).
+    # schema version; alembic's API gives the same answer here (tests/grading/test_grading.py compares them).
     nbgrader.api.get_alembic_version = schema_version
     Gradebook = nbgrader.api.Gradebook
     db_url, course_id = course_settings(course)

@@ -1,10 +1,13 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent  # tests/<purpose>/test_*.py; fixtures (corpus/, adversarial/) stay here
+REPO = TESTS.parent
 
 
 def pytest_configure(config):
@@ -28,6 +31,18 @@ def copy_course(dest):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(source.read_bytes())
     return dest
+
+
+def hidden_test_lines():
+    """Every non-trivial line of the source's hidden tests that appears nowhere else in the assignment."""
+    hidden, elsewhere = set(), set()
+    for path in (REPO / "source" / "autograd").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            pattern = r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"
+            for block in re.findall(pattern, cell.source, re.DOTALL):
+                hidden.update(l.strip() for l in block.splitlines() if len(l.strip()) > 12)
+            elsewhere.update(l.strip() for l in re.sub(pattern, "", cell.source, flags=re.DOTALL).splitlines())
+    return hidden - elsewhere
 
 
 @pytest.fixture

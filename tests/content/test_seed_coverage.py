@@ -5,11 +5,12 @@ here; a lesson that loses one of them fails this test.
 """
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+from conftest import REPO
+
+NOTEBOOKS = REPO / "notebooks"
 REMARKS = {
     "2.5.1": ["数值求解", "计算图", "x.requires_grad_(True)", "y = 2 * torch.dot(x, x)", "x.grad.zero_()", "y = x.sum()"],
     "2.5.2": ["规则", "loss = 2 * torch.dot(x, x)  # 标量：可以直接backward()", "losses = x * x  # 向量：不能直接backward()",

@@ -2,9 +2,8 @@
 import subprocess
 import zipfile
 
-from conftest import REPO, copy_course
-from test_environment import pip_pins
-from test_grading import hidden_test_lines
+from conftest import REPO, copy_course, hidden_test_lines
+from test_environment import pip_pins  # tests/content/, next to this file
 
 
 def test_student_pack_holds_lessons_release_readme_and_requirements_but_no_solution(tmp_path):

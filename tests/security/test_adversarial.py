@@ -4,13 +4,12 @@ Each case in tests/adversarial/cases/ says what it tries and the exact score it 
 in one batch (one kernel server, one nbgrader process), in name order: `zz_bystander_full` comes after every
 attack and `reference_full` in the middle, and both must keep full marks.
 """
-from pathlib import Path
 
 import pytest
 
-from conftest import run_autograde
+from conftest import TESTS, run_autograde
 
-CASES = Path(__file__).resolve().parent / "adversarial" / "cases"
+CASES = TESTS / "adversarial" / "cases"
 
 
 # Tampering from inside the student's process, one case per technique at least (issue #12): each earned points

@@ -1,10 +1,9 @@
 """release/ is exactly what `nbgrader generate_assignment` makes of source/."""
 import filecmp
-from pathlib import Path
 
 from autograde.course import Course, scratch_course
+from conftest import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_committed_release_matches_a_fresh_generate_assignment(tmp_path):

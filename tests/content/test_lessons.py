@@ -12,14 +12,15 @@ import subprocess
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import matplotlib
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+from conftest import REPO
+
+NOTEBOOKS = REPO / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("*.ipynb"))
 TIME_LIMIT = 15  # seconds per lesson, kernel start included
 MAIN_THEN_OPTIONAL_THEN = ("小结", "练习", "接下来")  # headings allowed after the optional (选读) parts

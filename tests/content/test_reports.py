@@ -2,6 +2,7 @@
 import shutil
 import warnings
 
+import matplotlib.pyplot
 import pytest
 
 from autograde import reports
@@ -17,8 +18,9 @@ def empty_class(tmp_path_factory):
 
 def draw(course, monkeypatch, font):
     monkeypatch.setattr(reports, "cjk_font", lambda: font)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, matplotlib.pyplot.rc_context():
         warnings.simplefilter("always")
+        matplotlib.pyplot.rcdefaults()  # matplotlib's own fonts, whatever an earlier test set (the lessons' CJK font)
         paths = reports.write_pictures(course, "autograd")
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     return paths, missing

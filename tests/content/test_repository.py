@@ -2,11 +2,11 @@
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO
+
 NOTEBOOKS = sorted(p for folder in ("notebooks", "source", "release") for p in (REPO / folder).rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
 

@@ -1,8 +1,8 @@
 """The environment files agree, and the project's promises about setup hold."""
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO
+
 # conda-forge name -> PyPI name, where they differ. conda-forge's `playwright` is the Node.js tool; the Python
 # binding is `playwright-python`.
 CONDA_NAMES = {"pytorch": "torch", "psycopg2": "psycopg2-binary", "playwright-python": "playwright"}

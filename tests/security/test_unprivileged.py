@@ -1,5 +1,5 @@
 """The sandbox as a teacher on a laptop runs it: not root. CI runs as root, so this test runs the sandbox's own
-tests (tests/test_sandbox.py) again as an unprivileged user it creates; run as a user already, they run as it.
+tests (tests/security/test_sandbox.py) again as an unprivileged user it creates; run as a user already, they run as it.
 
 The user must reach the repository and the Python environment. Where one of their folders is closed to
 others (pyenv under /root, say), a private mount namespace covers the closed folder with an empty one and
@@ -19,7 +19,7 @@ from autograde import sandbox, sandbox_keeper
 from conftest import REPO
 
 USER = "autograde-ci"
-pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="already unprivileged: tests/test_sandbox.py runs as this user"),
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="already unprivileged: tests/security/test_sandbox.py runs as this user"),
               pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")]
 
 
@@ -60,7 +60,7 @@ def test_the_sandbox_tests_pass_as_an_unprivileged_user(tmp_path):
     script = "\n".join(["set -e", *_reachable(paths, keep),
                         f"exec setpriv --reuid={USER} --regid={USER} --clear-groups --reset-env "
                         f"env HOME={home} PATH={Path(sys.executable).parent}:/usr/bin:/bin PYTHONDONTWRITEBYTECODE=1 "
-                        f"{sys.executable} -m pytest tests/test_sandbox.py -q -p no:cacheprovider"])
+                        f"{sys.executable} -m pytest tests/security/test_sandbox.py -q -p no:cacheprovider"])
     try:
         result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], cwd=REPO,
                                 capture_output=True, text=True, timeout=600)

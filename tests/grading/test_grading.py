@@ -13,21 +13,9 @@ import pytest
 
 from autograde import gradebook
 from autograde.course import Course
-from conftest import REPO, copy_course, run_autograde
+from conftest import REPO, copy_course, hidden_test_lines, run_autograde
 
 pytestmark = pytest.mark.slow
-
-
-def hidden_test_lines():
-    """Every non-trivial line of the source's hidden tests that appears nowhere else in the assignment."""
-    hidden, elsewhere = set(), set()
-    for path in (REPO / "source" / "autograd").glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            pattern = r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"
-            for block in re.findall(pattern, cell.source, re.DOTALL):
-                hidden.update(l.strip() for l in block.splitlines() if len(l.strip()) > 12)
-            elsewhere.update(l.strip() for l in re.sub(pattern, "", cell.source, flags=re.DOTALL).splitlines())
-    return hidden - elsewhere
 
 
 @pytest.fixture(scope="module")
@@ -180,17 +168,3 @@ def test_a_dask_cluster_grades_like_local_workers(demo, dask_cluster, tmp_path):
     assert result.returncode == 0, result.stderr
     assert gradebook.scores(Course(root), "autograd") == gradebook.scores(course, "autograd")
     assert sorted(p.name for p in (root / "autograded").iterdir()) == course.students("autograd")
-
-
-def test_bench_grades_one_class_both_ways_and_prints_the_ratio(tmp_path):
-    copy = tmp_path / "course"
-    copy_course(copy)
-    result = run_autograde("--course", copy, "bench", "--students", "3")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert re.search(r"^class: 3 submissions, \d+ notebooks; machine: \d+ cores$", out, re.MULTILINE)
-    plain = float(re.search(r"^plain nbgrader autograde \(sequential, no sandbox\):\s+([\d.]+) s$", out, re.M)[1])
-    ours = float(re.search(r"^python -m autograde grade \(\d+ workers, sandboxed\):\s+([\d.]+) s$", out, re.M)[1])
-    ratio = float(re.search(r"^ratio: ([\d.]+)x faster$", out, re.M)[1])
-    assert abs(ratio - plain / ours) <= 0.03 * ratio  # the times printed are rounded to 0.1 s
-    assert re.search(r"^a sandboxed kernel forked from the kernel server does the same in [\d.]+ s", out, re.M)
