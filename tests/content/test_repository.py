@@ -47,3 +47,5 @@ def test_nbgrader_working_data_is_not_in_git():
     tracked = tracked_files()
     for data in ("submitted/", "autograded/", "feedback/", "gradebook.db", "demo/"):
         assert not any(f.startswith(data) for f in tracked), data
+    # the environment, as a folder or as a link to one: a tracked .venv link replaces the real folder on checkout
+    assert not any(f == ".venv" or f.startswith(".venv/") for f in tracked)
