@@ -3,8 +3,9 @@
 A submission folder is untrusted: collected from students by nbgrader's exchange, a git repository or an
 LMS download, it may hold symbolic links (to another student's notebook, to source/ with the hidden tests,
 to the gradebook), devices, FIFOs, or files that would shadow the course's modules. Only these are read:
-  - the assignment's notebooks (<name>.ipynb, for each notebook of source/<assignment>/), and timestamp.txt
-    (when it was submitted; nbgrader's late policy reads it);
+  - the assignment's notebooks (<name>.ipynb, for each notebook of source/<assignment>/), timestamp.txt
+    (when it was submitted; nbgrader's late policy reads it) and submission_secret.txt (nbgrader's exchange
+    writes it on submit; release_feedback needs it);
   - the course's own files that the release gives every student (autograd_checks.py, ...); nbgrader
     replaces them with the course's copy when it grades;
   - data files whose relative path matches a pattern the instructor allows (c.SubmissionFiles.allowed).
@@ -20,6 +21,9 @@ from traitlets import Integer, List, Unicode
 from traitlets.config import Configurable
 
 NBGRADER_TIMESTAMP = "timestamp.txt"  # when it was submitted, written by nbgrader's exchange: the late policy reads it
+# also written by nbgrader's exchange (submit): release_feedback names the student's feedback by it, so it must
+# reach autograded/ and feedback/ like timestamp.txt
+NBGRADER_SECRET = "submission_secret.txt"
 IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store", "feedback")  # editors' and Python's leftovers
 
 
@@ -40,7 +44,7 @@ def collect(folder, *, notebooks, course_files, rules):
     for part in (folder.parent, folder):
         if part.is_symlink() or not part.is_dir():
             return {}, [(str(part.name), "the submission folder is a symbolic link or not a folder")]
-    wanted = {f"{name}.ipynb" for name in notebooks} | set(course_files) | {NBGRADER_TIMESTAMP}
+    wanted = {f"{name}.ipynb" for name in notebooks} | set(course_files) | {NBGRADER_TIMESTAMP, NBGRADER_SECRET}
     for relpath, kind in _walk(folder):
         if kind == "dir":
             continue
