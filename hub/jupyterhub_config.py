@@ -7,7 +7,9 @@ Run as root, from a folder where the Hub may keep its state (jupyterhub.sqlite, 
 
 tests/e2e/test_jupyterhub.py starts the Hub with this very file (only the port is given on its command line).
 """
+import grp
 import os
+import pwd
 import sys
 from pathlib import Path
 
@@ -17,8 +19,9 @@ HUB = Path(__file__).resolve().parent
 
 # Who logs in: local accounts with their system password (PAM), members of one of these Unix groups.
 # nbgrader's exchange knows students by their login name, so the Hub's users are the Unix users.
+GRADERS = "d2l-graders"
 c.JupyterHub.authenticator_class = "pam"
-c.PAMAuthenticator.allowed_groups = {"d2l-students", "d2l-graders"}
+c.PAMAuthenticator.allowed_groups = {"d2l-students", GRADERS}
 
 # Loopback only: put the school's HTTPS reverse proxy (nginx, Apache) in front, or set ip, ssl_cert, ssl_key.
 c.JupyterHub.ip = "127.0.0.1"
@@ -39,3 +42,15 @@ c.Spawner.environment = {
     # The shared exchange folder (hub/nbgrader_config.py reads it; the tests set a temporary one).
     "AUTOGRADE_EXCHANGE": os.environ.get("AUTOGRADE_EXCHANGE", "/srv/nbgrader/exchange"),
 }
+
+
+def graders_get_the_gradebook(spawner):
+    """Several graders, one gradebook: AUTOGRADE_DB_URL (set where the Hub starts, e.g. PostgreSQL's URL) goes to
+    the graders' JupyterLab only (their terminals and Formgrader); students' environments never hold it."""
+    db_url = os.environ.get("AUTOGRADE_DB_URL")
+    user = pwd.getpwnam(spawner.user.name)
+    if db_url and grp.getgrnam(GRADERS).gr_gid in os.getgrouplist(user.pw_name, user.pw_gid):
+        spawner.environment = {**spawner.environment, "AUTOGRADE_DB_URL": db_url}
+
+
+c.Spawner.pre_spawn_hook = graders_get_the_gradebook

@@ -29,9 +29,11 @@ MARK = "autograde hub test"  # GECOS of the accounts this test makes: it never t
 
 
 class Hub:
-    def __init__(self, groups):
-        """groups: {Unix group: [user names]}, e.g. {"d2l-students": ["d2l-alice"], "d2l-graders": ["d2l-grader"]}."""
+    def __init__(self, groups, db_url=None):
+        """groups: {Unix group: [user names]}, e.g. {"d2l-students": ["d2l-alice"], "d2l-graders": ["d2l-grader"]};
+        db_url: the graders' gradebook (AUTOGRADE_DB_URL where the Hub starts), or None for each course's SQLite."""
         self.groups = groups
+        self.db_url = db_url
         self.root = Path(tempfile.mkdtemp(prefix="autograde-hub-"))  # pytest's own folders are closed to others
         self.root.chmod(0o755)
         self.exchange = self.root / "exchange"
@@ -46,7 +48,9 @@ class Hub:
         self.process = None
 
     def env(self):
-        return {"PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "AUTOGRADE_EXCHANGE": str(self.exchange)}
+        """The Hub's environment, as an administrator starts it."""
+        env = {"PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "AUTOGRADE_EXCHANGE": str(self.exchange)}
+        return {**env, "AUTOGRADE_DB_URL": self.db_url} if self.db_url else env
 
     def add_users(self):
         for group, users in self.groups.items():
@@ -87,8 +91,8 @@ class Hub:
         subprocess.run(["userdel", user], check=True, capture_output=True)
 
     def start(self, timeout=60):
-        assert PROXY.exists(), (f"JupyterHub's proxy is not installed: run `npm ci --prefix hub` "
-                                f"(`make test` and `make e2e` do it).")
+        assert PROXY.exists(), ("JupyterHub's proxy is not installed: run `make hub-proxy` (npm ci --prefix hub; "
+                                "`make test` and `make e2e` do it first).")
         keep = self.root / "keep"
         keep.mkdir()
         command = (f"{BIN}/jupyterhub -f {CONFIG} --port {self.port} --JupyterHub.hub_port={free_port()} "
@@ -113,15 +117,28 @@ class Hub:
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def server_env(self, user):
+        """The environment of the user's running JupyterLab (what the Hub gave it; its terminals have the same)."""
+        uid = pwd.getpwnam(user).pw_uid
+        for proc in Path("/proc").iterdir():
+            try:
+                if not proc.name.isdigit() or proc.stat().st_uid != uid:
+                    continue
+                if b"jupyterhub-singleuser" in (proc / "cmdline").read_bytes():
+                    items = (proc / "environ").read_bytes().split(b"\0")
+                    return dict(item.decode().split("=", 1) for item in items if b"=" in item)
+            except OSError:
+                continue
+        raise AssertionError(f"{user} has no JupyterLab running on the Hub")
+
     def run_as(self, user, *command, cwd=None, timeout=600):
-        """A command as `user` in the Hub's mount namespace, with the environment a terminal in their JupyterLab has."""
-        env = {**self.env(), "HOME": str(self.home(user)), "USER": user, "JUPYTER_CONFIG_PATH": str(CONFIG.parent)}
+        """A command as `user` in the Hub's mount namespace, in the environment of their JupyterLab's terminals:
+        the user must be logged in."""
         cwd = cwd or self.home(user)
         argv = ["nsenter", f"--target={self.process.pid}", "--mount", f"--wd={cwd}", "--",  # entering resets the cwd
                 "setpriv", f"--reuid={user}", f"--regid={pwd.getpwnam(user).pw_gid}", "--init-groups", "--reset-env",
-                "env", *(f"{k}={v}" for k, v in env.items()), *map(str, command)]
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+                "env", *(f"{k}={v}" for k, v in self.server_env(user).items()), *map(str, command)]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
     def stop(self):
         """Stop the Hub (it stops the users' servers and its proxy), end what is left of the users, remove them."""

@@ -1,12 +1,12 @@
-"""A class on a real JupyterHub, as the README's section 在 JupyterHub 上开课 sets it up.
+"""A class on a real JupyterHub, as the README's section 在 JupyterHub 上开课 sets it up and runs it.
 
 hub/jupyterhub_config.py runs on loopback with its npm proxy; the class is three local accounts that log in
-with their password (PAM): two students and the grader, who holds a copy of the course in their home. The
-grader releases the assignment to nbgrader's exchange; each student logs in in Chromium, fetches it from the
-Assignment List in JupyterLab, answers (alice everything right, bob part of it) and submits; the grader collects
-and grades with `python -m autograde grade`, writes and releases the feedback; bob fetches his feedback from
-the Assignment List and reads it. The grader's commands run as the grader, in the Hub's namespace, with the
-environment a terminal in their JupyterLab has.
+with their password (PAM): two students and the grader. The graders' gradebook is in PostgreSQL (AUTOGRADE_DB_URL
+where the Hub starts, handed to graders only). The grader logs in and runs the README's commands in the
+environment of their JupyterLab's terminals: a clone of the course in ~/course, the Formgrader's config, release;
+each student logs in in Chromium, fetches the assignment from the Assignment List, answers (alice everything
+right, bob part of it) and submits; the grader collects, grades with `python -m autograde grade`, writes and
+releases the feedback, and sees the grades in the Formgrader; bob fetches his feedback and reads it.
 """
 import os
 import re
@@ -20,15 +20,24 @@ from autograde.course import Course
 from autograde.submissions import solution_text
 from conftest import REPO, copy_course
 from e2e.hub import Hub
-from e2e.lab import Notebook, exactly, menu, readme_section, shot
+from e2e.lab import Notebook, code_commands, exactly, menu, readme_section, shot
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="makes local accounts (useradd): needs root, as CI has")
 
+SECTION = readme_section("在 JupyterHub 上开课")
 STUDENTS, GRADERS = "d2l-students", "d2l-graders"
 ALICE, BOB, GRADER = "d2l-alice", "d2l-bob", "d2l-grader"
 NOTEBOOKS = ["01_basics", "02_exercises"]
 # bob answers 01_basics only, and in grad_two_dot returns the function's value instead of its gradient
 BOB_SLIP = ("return x.grad", "return y")
+
+
+def grader_commands():
+    """The README's commands for the grader's terminal: (clone line, before the students submit, after)."""
+    block = next(code_commands(f"```bash\n{b}```") for b in re.findall(r"```bash\n(.*?)```", SECTION, re.DOTALL)
+                 if "git clone" in b)
+    collect = block.index("nbgrader collect autograd")
+    return block[0], block[1:collect], block[collect:]
 
 
 def answers(notebook):
@@ -39,12 +48,28 @@ def answers(notebook):
 
 
 @pytest.fixture(scope="module")
-def hub():
-    hub = Hub({STUDENTS: [ALICE, BOB], GRADERS: [GRADER]})
+def graders_db(postgres):
+    """A database of its own on the tests' PostgreSQL server, which the grader's account can reach."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres)
+    sockets = url.query["host"]
+    os.chmod(os.path.dirname(sockets), 0o711)  # the server's folder: others may pass through to its socket
+    connection = psycopg2.connect(host=sockets, user=url.username, dbname=url.database)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS hub_gradebook")
+        cursor.execute("CREATE DATABASE hub_gradebook")
+    connection.close()
+    return url.set(database="hub_gradebook").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+def hub(graders_db):
+    hub = Hub({STUDENTS: [ALICE, BOB], GRADERS: [GRADER]}, db_url=graders_db)
     try:
         hub.add_users()
-        course = copy_course(hub.home(GRADER) / "course")
-        hub.chown(course, GRADER)
         hub.start()
         yield hub
     finally:
@@ -52,25 +77,33 @@ def hub():
     assert not left, f"processes of the Hub's users still running after it stopped (now killed): {left}"
 
 
-def grader(hub, *command):
-    """A command of the grader's, in their course folder; fails the test with its output if it fails."""
-    result = hub.run_as(GRADER, *command, cwd=hub.home(GRADER) / "course")
-    assert result.returncode == 0, f"{' '.join(command)} as {GRADER}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+def in_browser(browser, hub, user, steps):
+    """Log `user` in, in a fresh browser window, and do steps(page)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
+    context.set_default_timeout(30_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{hub.url}/hub/login")
+        page.locator("#username_input").fill(user)
+        page.locator("#password_input").fill(hub.passwords[user])
+        shot(page, "hub-1-login")
+        page.locator("#login_submit").click()
+        page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=90_000)  # the Hub starts their JupyterLab
+        page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
+        return steps(page)
+    finally:
+        context.close()
+
+
+def grader(hub, command):
+    """One line of the README in the grader's terminal, in ~/course; fails the test with its output if it fails."""
+    result = hub.run_as(GRADER, "bash", "-c", command, cwd=hub.home(GRADER) / "course")
+    assert result.returncode == 0, f"`{command}` as {GRADER}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
     return result
 
 
-def log_in(page, hub, user):
-    page.goto(f"{hub.url}/hub/login")
-    page.locator("#username_input").fill(user)
-    page.locator("#password_input").fill(hub.passwords[user])
-    shot(page, "hub-1-login")
-    page.locator("#login_submit").click()
-    page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=90_000)  # the Hub starts their JupyterLab
-    page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
-
-
 def assignment_list(page):
-    """Nbgrader → Assignment List; the list's tab once it has loaded."""
+    """Nbgrader → Assignment List, once its three lists have loaded."""
     menu(page, "Nbgrader", "Assignment List")
     for name in ("released", "fetched", "submitted"):
         page.locator(f"#{name}_assignments_list_loading").wait_for(state="hidden", timeout=30_000)
@@ -82,7 +115,7 @@ def rows(page, name):
 
 
 def answer(page, hub, user, notebook, cells):
-    """Open the fetched notebook, type each answer over its cell, save."""
+    """Open the fetched notebook, type each answer over its cell, save; the file on disk has the answers."""
     path = hub.home(user) / "autograd" / f"{notebook}.ipynb"
     page.goto(f"{hub.url}/user/{user}/lab/tree/autograd/{notebook}.ipynb")
     opened = Notebook(page, path).wait_loaded()
@@ -100,83 +133,118 @@ def answer(page, hub, user, notebook, cells):
     assert [saved[i].source for i in wanted] == list(wanted.values()), f"{user}'s answers in {path.name}"
 
 
-def fetch_answer_submit(page, hub, user, answered):
-    log_in(page, hub, user)
+def fetch_answer_submit(hub, user, answered):
+    def steps(page):
+        assignment_list(page)
+        released = rows(page, "released")
+        released.filter(has=page.locator(".item_name", has_text=exactly("autograd"))).wait_for()
+        assert released.locator(".item_course").all_text_contents() == ["d2l-autograd"]
+        shot(page, f"hub-2-{user}-assignment-list")
+        released.locator(".item_status button", has_text="Fetch").click()
+        rows(page, "fetched").first.wait_for()
+        fetched = sorted(p.name for p in (hub.home(user) / "autograd").glob("*.ipynb"))
+        assert fetched == [f"{n}.ipynb" for n in NOTEBOOKS]
+        for notebook, cells in answered.items():
+            answer(page, hub, user, notebook, cells)
+        page.goto(f"{hub.url}/user/{user}/lab")
+        assignment_list(page)
+        rows(page, "fetched").locator(".item_status button", has_text="Submit").click()
+        rows(page, "submitted").first.wait_for()
+        shot(page, f"hub-4-{user}-submitted")
+    return steps
+
+
+def formgrader_totals(hub):
+    """{student: "score / max"} from the Formgrader's Manage Students page, as the grader sees it."""
+    def steps(page):
+        # the Formgrader reads ~/.jupyter/nbgrader_config.py when JupyterLab starts: Hub Control Panel, stop, start
+        page.goto(f"{hub.url}/hub/home")
+        page.locator("#stop").click()
+        page.locator("#start").wait_for()
+        page.locator("#start").click()
+        page.wait_for_url(re.compile(rf"/user/{GRADER}/lab"), timeout=90_000)
+        page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
+        return totals_in_formgrader(page)
+    return steps
+
+
+def totals_in_formgrader(page):
+    menu(page, "Nbgrader", "Formgrader")
+    formgrader = page.frame_locator("iframe")  # the Formgrader is a JupyterLab tab holding an iframe
+    formgrader.get_by_role("link", name="autograd", exact=True).wait_for()
+    formgrader.get_by_role("link", name="Manage Students").click()
+    totals = {}
+    for student in (ALICE, BOB):
+        cells = formgrader.locator("tr", has=formgrader.get_by_text(student, exact=True)).locator("td")
+        cells.first.wait_for()
+        totals[student] = " ".join(cells.nth(3).text_content().split())
+    shot(page, "hub-5-grader-formgrader")
+    return totals
+
+
+def read_feedback(page):
+    """Assignment List → Fetch Feedback → (view feedback) → 01_basics.html; the text the student reads."""
     assignment_list(page)
-    released = rows(page, "released")
-    released.filter(has=page.locator(".item_name", has_text=exactly("autograd"))).wait_for()
-    assert released.locator(".item_course").all_text_contents() == ["d2l-autograd"]
-    shot(page, f"hub-2-{user}-assignment-list")
-    released.locator(".item_status button", has_text="Fetch").click()
-    rows(page, "fetched").first.wait_for()
-    assert sorted(p.name for p in (hub.home(user) / "autograd").glob("*.ipynb")) == [f"{n}.ipynb" for n in NOTEBOOKS]
-    for notebook, cells in answered.items():
-        answer(page, hub, user, notebook, cells)
-    page.goto(f"{hub.url}/user/{user}/lab")
-    assignment_list(page)
-    rows(page, "fetched").locator(".item_status button", has_text="Submit").click()
-    rows(page, "submitted").first.wait_for()
-    shot(page, f"hub-4-{user}-submitted")
+    submitted = rows(page, "submitted")
+    submitted.locator(".item_status button", has_text="Fetch Feedback").click()
+    view = submitted.get_by_text("(view feedback)")
+    view.wait_for()
+    view.click()  # the file browser goes to the feedback folder
+    page.locator(".jp-DirListing-item", has_text="01_basics.html").dblclick()
+    body = page.frame_locator(".jp-HTMLViewer iframe").locator("body")
+    body.get_by_text("grad_two_dot").first.wait_for()
+    shot(page, "hub-6-bob-reads-feedback")
+    return body.inner_text()
 
 
-def test_readme_hub_section_uses_the_tests_config():
-    section = readme_section("在 JupyterHub 上开课")
-    assert "hub/jupyterhub_config.py" in section and "hub/nbgrader_config.py" in section
-    for command in ("npm ci --prefix hub", "nbgrader release_assignment autograd", "nbgrader collect autograd",
-                    "python -m autograde grade", "nbgrader release_feedback autograd", "AUTOGRADE_DB_URL"):
-        assert command in section, command
+def test_readme_hub_section_is_what_the_test_runs():
+    assert "make hub-proxy" in code_commands(SECTION)
+    configs = "".join((REPO / "hub" / name).read_text(encoding="utf-8") for name in ("jupyterhub_config.py", "nbgrader_config.py"))
+    quoted = [line.split("  #")[0].strip() for block in re.findall(r"```python\n(.*?)```", SECTION, re.DOTALL)
+              for line in block.splitlines()]
+    assert [line for line in quoted if line not in configs] == [], "the README quotes hub/'s files as they are"
+    clone, before, after = grader_commands()
+    assert clone.endswith("~/course && cd ~/course")
+    assert before == ["mkdir -p ~/.jupyter && cp hub/grader_nbgrader_config.py ~/.jupyter/nbgrader_config.py",
+                      "python -m autograde release", "nbgrader release_assignment autograd"]
+    assert after == ["nbgrader collect autograd", "python -m autograde grade", "python -m autograde feedback",
+                     "nbgrader release_feedback autograd"]
 
 
-def test_a_class_on_jupyterhub_from_assignment_list_to_feedback(hub, browser):
-    grader(hub, "python", "-m", "autograde", "release")
-    grader(hub, "nbgrader", "release_assignment", "autograd")
+def test_a_class_on_jupyterhub_from_assignment_list_to_feedback(hub, browser, graders_db, monkeypatch):
+    _, before, after = grader_commands()
+    in_browser(browser, hub, GRADER, lambda page: None)  # the grader's JupyterLab, for its terminal's environment
+    assert hub.server_env(GRADER)["AUTOGRADE_DB_URL"] == graders_db
+    hub.chown(copy_course(hub.home(GRADER) / "course"), GRADER)  # what `git clone` gives
+    for command in before:
+        grader(hub, command)
 
     basics, exercises = answers("01_basics"), answers("02_exercises")
     slip = basics["grad_two_dot"].replace(*BOB_SLIP)
     assert slip != basics["grad_two_dot"]
-    for user, answered in ((ALICE, {"01_basics": basics, "02_exercises": exercises}),
-                           (BOB, {"01_basics": {**basics, "grad_two_dot": slip}})):
-        context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
-        context.set_default_timeout(30_000)
-        try:
-            fetch_answer_submit(context.new_page(), hub, user, answered)
-        finally:
-            context.close()
+    in_browser(browser, hub, ALICE, fetch_answer_submit(hub, ALICE, {"01_basics": basics, "02_exercises": exercises}))
+    in_browser(browser, hub, BOB, fetch_answer_submit(hub, BOB, {"01_basics": {**basics, "grad_two_dot": slip}}))
+    for student in (ALICE, BOB):
+        assert "AUTOGRADE_DB_URL" not in hub.server_env(student), "the graders' gradebook is for graders only"
 
-    collected = grader(hub, "nbgrader", "collect", "autograd")
+    for command in after:
+        grader(hub, command)
     course = Course(hub.home(GRADER) / "course")
-    assert sorted(p.name for p in course.submitted.iterdir()) == [ALICE, BOB], collected.stderr
-    grader(hub, "python", "-m", "autograde", "grade")
+    assert sorted(p.name for p in course.submitted.iterdir()) == [ALICE, BOB]
+    monkeypatch.setenv("AUTOGRADE_DB_URL", graders_db)  # read the gradebook where the course's config points
     items = gradebook.items(course, "autograd")
     got = gradebook.scores(course, "autograd")
+    assert not (course.root / "gradebook.db").exists(), "the grades must land in PostgreSQL, not SQLite"
 
     def auto(student, notebook):
         return sum(got[student][i.grade_id] for i in items if i.auto and i.notebook == notebook)
 
     assert [auto(ALICE, n) for n in NOTEBOOKS] == [20.0, 19.0]
     assert [auto(BOB, n) for n in NOTEBOOKS] == [18.0, 0.0]
-    grader(hub, "python", "-m", "autograde", "feedback")
-    grader(hub, "nbgrader", "release_feedback", "autograd")
+    # alice's written answer waits for a manual grade: 2 of the 41 points
+    assert in_browser(browser, hub, GRADER, formgrader_totals(hub)) == {ALICE: "39.0 / 41.0", BOB: "18.0 / 41.0"}
 
-    context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
-    context.set_default_timeout(30_000)
-    try:
-        page = context.new_page()
-        log_in(page, hub, BOB)
-        assignment_list(page)
-        submitted = rows(page, "submitted")
-        submitted.locator(".item_status button", has_text="Fetch Feedback").click()
-        view = submitted.get_by_text("(view feedback)")
-        view.wait_for()
-        shot(page, "hub-5-bob-feedback-fetched")
-        view.click()  # the file browser goes to the feedback folder
-        page.locator(".jp-DirListing-item", has_text="01_basics.html").dblclick()
-        frame = page.frame_locator(".jp-HTMLViewer iframe")
-        frame.locator("body").get_by_text("grad_two_dot").first.wait_for()
-        text = frame.locator("body").inner_text()
-        shot(page, "hub-6-bob-reads-feedback")
-    finally:
-        context.close()
+    text = in_browser(browser, hub, BOB, read_feedback)
     assert "01_basics (Score: 18.0 / 20.0)" in text, text[:2000]
     # the failed test's Chinese hint, without the hidden tests' code
     assert "grad_two_dot(torch.arange(4.0)) 的形状应为 (4,)，实际为 ()" in text, text[:4000]
