@@ -5,7 +5,7 @@ Run as root, from a folder where the Hub may keep its state (jupyterhub.sqlite, 
 
     cd /srv/jupyterhub && /path/to/course/.venv/bin/jupyterhub -f /path/to/course/hub/jupyterhub_config.py
 
-tests/e2e/test_jupyterhub.py starts the Hub with this very file (only the port is given on its command line).
+tests/e2e/test_jupyterhub.py starts the Hub with this very file (only its ports are given on the command line).
 """
 import grp
 import os

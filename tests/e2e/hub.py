@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from conftest import REPO
-from e2e.lab import LAB_SETTINGS, free_port
+from e2e.lab import LAB_SETTINGS, SCREENSHOTS, free_port
 from private_mounts import python_paths, unshare_command
 
 CONFIG = REPO / "hub" / "jupyterhub_config.py"
@@ -157,5 +157,8 @@ class Hub:
                 self._remove_user(user)
         for group in self.groups:
             subprocess.run(["groupdel", group], capture_output=True)
+        if self.log.exists():  # the Hub's and its servers' log, beside the screenshots, for a person to read
+            SCREENSHOTS.mkdir(exist_ok=True)
+            shutil.copy(self.log, SCREENSHOTS / "jupyterhub.log")
         shutil.rmtree(self.root, ignore_errors=True)
         return left

@@ -2,9 +2,9 @@
 
 hub/jupyterhub_config.py runs on loopback with its npm proxy; the class is three local accounts that log in
 with their password (PAM): two students and the grader. The graders' gradebook is in PostgreSQL (AUTOGRADE_DB_URL
-where the Hub starts, handed to graders only). The grader logs in and runs the README's commands in the
-environment of their JupyterLab's terminals: a clone of the course in ~/course, the Formgrader's config, release;
-each student logs in in Chromium, fetches the assignment from the Assignment List, answers (alice everything
+where the Hub starts, handed to graders only). All three sign in in Chromium at once. The grader runs the README's commands
+in the environment of their JupyterLab's terminals: a clone of the course in ~/course, the Formgrader's config,
+release; each student fetches the assignment from the Assignment List, answers (alice everything
 right, bob part of it) and submits; the grader collects, grades with `python -m autograde grade`, writes and
 releases the feedback, and sees the grades in the Formgrader; bob fetches his feedback and reads it.
 """
@@ -77,22 +77,25 @@ def hub(graders_db):
     assert not left, f"processes of the Hub's users still running after it stopped (now killed): {left}"
 
 
-def in_browser(browser, hub, user, steps):
-    """Log `user` in, in a fresh browser window, and do steps(page)."""
+def window(browser):
+    """A fresh browser window (no cookies) of a laptop's size, with a student's Chinese browser locale."""
     context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="zh-CN")
     context.set_default_timeout(30_000)
-    try:
-        page = context.new_page()
-        page.goto(f"{hub.url}/hub/login")
-        page.locator("#username_input").fill(user)
-        page.locator("#password_input").fill(hub.passwords[user])
-        shot(page, "hub-1-login")
-        page.locator("#login_submit").click()
-        page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=90_000)  # the Hub starts their JupyterLab
-        page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
-        return steps(page)
-    finally:
-        context.close()
+    return context.new_page()
+
+
+def log_in(page, hub, user):
+    """Sign in on the Hub's login page; the Hub then starts the user's JupyterLab (see wait_for_lab)."""
+    page.goto(f"{hub.url}/hub/login")
+    page.locator("#username_input").fill(user)
+    page.locator("#password_input").fill(hub.passwords[user])
+    shot(page, "hub-1-login")
+    page.locator("#login_submit").click()
+
+
+def wait_for_lab(page, user):
+    page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=90_000)
+    page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
 
 
 def grader(hub, command):
@@ -133,39 +136,33 @@ def answer(page, hub, user, notebook, cells):
     assert [saved[i].source for i in wanted] == list(wanted.values()), f"{user}'s answers in {path.name}"
 
 
-def fetch_answer_submit(hub, user, answered):
-    def steps(page):
-        assignment_list(page)
-        released = rows(page, "released")
-        released.filter(has=page.locator(".item_name", has_text=exactly("autograd"))).wait_for()
-        assert released.locator(".item_course").all_text_contents() == ["d2l-autograd"]
-        shot(page, f"hub-2-{user}-assignment-list")
-        released.locator(".item_status button", has_text="Fetch").click()
-        rows(page, "fetched").first.wait_for()
-        fetched = sorted(p.name for p in (hub.home(user) / "autograd").glob("*.ipynb"))
-        assert fetched == [f"{n}.ipynb" for n in NOTEBOOKS]
-        for notebook, cells in answered.items():
-            answer(page, hub, user, notebook, cells)
-        page.goto(f"{hub.url}/user/{user}/lab")
-        assignment_list(page)
-        rows(page, "fetched").locator(".item_status button", has_text="Submit").click()
-        rows(page, "submitted").first.wait_for()
-        shot(page, f"hub-4-{user}-submitted")
-    return steps
+def fetch_answer_submit(page, hub, user, answered):
+    """The Assignment List: Fetch; answer in the fetched notebooks; Submit."""
+    assignment_list(page)
+    released = rows(page, "released")
+    released.filter(has=page.locator(".item_name", has_text=exactly("autograd"))).wait_for()
+    assert released.locator(".item_course").all_text_contents() == ["d2l-autograd"]
+    shot(page, f"hub-2-{user}-assignment-list")
+    released.locator(".item_status button", has_text="Fetch").click()
+    rows(page, "fetched").first.wait_for()
+    fetched = sorted(p.name for p in (hub.home(user) / "autograd").glob("*.ipynb"))
+    assert fetched == [f"{n}.ipynb" for n in NOTEBOOKS]
+    for notebook, cells in answered.items():
+        answer(page, hub, user, notebook, cells)
+    page.goto(f"{hub.url}/user/{user}/lab")
+    assignment_list(page)
+    rows(page, "fetched").locator(".item_status button", has_text="Submit").click()
+    rows(page, "submitted").first.wait_for()
+    shot(page, f"hub-4-{user}-submitted")
 
 
-def formgrader_totals(hub):
-    """{student: "score / max"} from the Formgrader's Manage Students page, as the grader sees it."""
-    def steps(page):
-        # the Formgrader reads ~/.jupyter/nbgrader_config.py when JupyterLab starts: Hub Control Panel, stop, start
-        page.goto(f"{hub.url}/hub/home")
-        page.locator("#stop").click()
-        page.locator("#stop").wait_for(state="hidden")  # the server has stopped
-        page.locator("#start").click()
-        page.wait_for_url(re.compile(rf"/user/{GRADER}/lab"), timeout=90_000)
-        page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
-        return totals_in_formgrader(page)
-    return steps
+def restart_server(page, hub, user):
+    """Hub Control Panel: Stop My Server, then Start My Server (JupyterLab reads its config when it starts)."""
+    page.goto(f"{hub.url}/hub/home")
+    page.locator("#stop").click()
+    page.locator("#stop").wait_for(state="hidden")  # the server has stopped
+    page.locator("#start").click()
+    wait_for_lab(page, user)
 
 
 def totals_in_formgrader(page):
@@ -183,8 +180,10 @@ def totals_in_formgrader(page):
     return totals
 
 
-def read_feedback(page):
-    """Assignment List → Fetch Feedback → (view feedback) → 01_basics.html; the text the student reads."""
+def read_feedback(page, hub, user):
+    """Back in JupyterLab later: Assignment List → Fetch Feedback → (view feedback) → 01_basics.html; its text."""
+    page.goto(f"{hub.url}/user/{user}/lab?reset")
+    wait_for_lab(page, user)
     assignment_list(page)
     submitted = rows(page, "submitted")
     submitted.locator(".item_status button", has_text="Fetch Feedback").click()
@@ -214,38 +213,47 @@ def test_readme_hub_section_is_what_the_test_runs():
 
 def test_a_class_on_jupyterhub_from_assignment_list_to_feedback(hub, browser, graders_db, monkeypatch):
     _, before, after = grader_commands()
-    in_browser(browser, hub, GRADER, lambda page: None)  # the grader's JupyterLab, for its terminal's environment
-    assert hub.server_env(GRADER)["AUTOGRADE_DB_URL"] == graders_db
-    hub.chown(copy_course(hub.home(GRADER) / "course"), GRADER)  # what `git clone` gives
-    for command in before:
-        grader(hub, command)
-
     basics, exercises = answers("01_basics"), answers("02_exercises")
     slip = basics["grad_two_dot"].replace(*BOB_SLIP)
     assert slip != basics["grad_two_dot"]
-    in_browser(browser, hub, ALICE, fetch_answer_submit(hub, ALICE, {"01_basics": basics, "02_exercises": exercises}))
-    in_browser(browser, hub, BOB, fetch_answer_submit(hub, BOB, {"01_basics": {**basics, "grad_two_dot": slip}}))
-    for student in (ALICE, BOB):
-        assert "AUTOGRADE_DB_URL" not in hub.server_env(student), "the graders' gradebook is for graders only"
+    pages = {user: window(browser) for user in (GRADER, ALICE, BOB)}
+    try:
+        for user, page in pages.items():  # everyone signs in at the start of the class: the Hub starts three JupyterLabs
+            log_in(page, hub, user)
+        wait_for_lab(pages[GRADER], GRADER)  # the grader's terminal runs in their JupyterLab's environment
+        assert hub.server_env(GRADER)["AUTOGRADE_DB_URL"] == graders_db
+        hub.chown(copy_course(hub.home(GRADER) / "course"), GRADER)  # what `git clone` gives
+        for command in before:
+            grader(hub, command)
 
-    for command in after:
-        grader(hub, command)
-    course = Course(hub.home(GRADER) / "course")
-    assert sorted(p.name for p in course.submitted.iterdir()) == [ALICE, BOB]
-    monkeypatch.setenv("AUTOGRADE_DB_URL", graders_db)  # read the gradebook where the course's config points
-    items = gradebook.items(course, "autograd")
-    got = gradebook.scores(course, "autograd")
-    assert not (course.root / "gradebook.db").exists(), "the grades must land in PostgreSQL, not SQLite"
+        for user, answered in ((ALICE, {"01_basics": basics, "02_exercises": exercises}),
+                               (BOB, {"01_basics": {**basics, "grad_two_dot": slip}})):
+            wait_for_lab(pages[user], user)
+            fetch_answer_submit(pages[user], hub, user, answered)
+            assert "AUTOGRADE_DB_URL" not in hub.server_env(user), "the graders' gradebook is for graders only"
 
-    def auto(student, notebook):
-        return sum(got[student][i.grade_id] for i in items if i.auto and i.notebook == notebook)
+        for command in after:
+            grader(hub, command)
+        course = Course(hub.home(GRADER) / "course")
+        assert sorted(p.name for p in course.submitted.iterdir()) == [ALICE, BOB]
+        monkeypatch.setenv("AUTOGRADE_DB_URL", graders_db)  # read the gradebook where the course's config points
+        items = gradebook.items(course, "autograd")
+        got = gradebook.scores(course, "autograd")
+        assert not (course.root / "gradebook.db").exists(), "the grades must land in PostgreSQL, not SQLite"
 
-    assert [auto(ALICE, n) for n in NOTEBOOKS] == [20.0, 19.0]
-    assert [auto(BOB, n) for n in NOTEBOOKS] == [18.0, 0.0]
-    # alice's written answer waits for a manual grade: 2 of the 41 points
-    assert in_browser(browser, hub, GRADER, formgrader_totals(hub)) == {ALICE: "39 / 41", BOB: "18 / 41"}
+        def auto(student, notebook):
+            return sum(got[student][i.grade_id] for i in items if i.auto and i.notebook == notebook)
 
-    text = in_browser(browser, hub, BOB, read_feedback)
+        assert [auto(ALICE, n) for n in NOTEBOOKS] == [20.0, 19.0]
+        assert [auto(BOB, n) for n in NOTEBOOKS] == [18.0, 0.0]
+        restart_server(pages[GRADER], hub, GRADER)  # the Formgrader reads the config copied above
+        # alice's written answer waits for a manual grade: 2 of the 41 points
+        assert totals_in_formgrader(pages[GRADER]) == {ALICE: "39 / 41", BOB: "18 / 41"}
+
+        text = read_feedback(pages[BOB], hub, BOB)
+    finally:
+        for page in pages.values():
+            page.context.close()
     assert "01_basics (Score: 18.0 / 20.0)" in text, text[:2000]
     # the failed test's Chinese hint, without the hidden tests' code
     assert "grad_two_dot(torch.arange(4.0)) 的形状应为 (4,)，实际为 ()" in text, text[:4000]
