@@ -204,7 +204,12 @@ def read_feedback(page, hub, user):
 
 
 def test_readme_hub_section_is_what_the_test_runs():
-    assert "make hub-proxy" in code_commands(SECTION)
+    commands = code_commands(SECTION)
+    assert "make hub-proxy" in commands
+    # the administrator's accounts are the test's: users in one of the two groups the Hub lets in
+    assert f"groupadd {STUDENTS} && groupadd {GRADERS}" in commands
+    assert [re.search(r"--gid (\S+)", c).group(1) for c in commands if c.startswith("useradd")] == [STUDENTS, GRADERS]
+    assert any(c.endswith("jupyterhub -f /srv/d2l-autograd/hub/jupyterhub_config.py") for c in commands)
     configs = "".join((REPO / "hub" / name).read_text(encoding="utf-8") for name in ("jupyterhub_config.py", "nbgrader_config.py"))
     quoted = [line.split("  #")[0].strip() for block in re.findall(r"```python\n(.*?)```", SECTION, re.DOTALL)
               for line in block.splitlines()]
