@@ -10,7 +10,7 @@ ASSIGNMENT ?= autograd
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-quick test-unit e2e lab release grade feedback report check bench student-pack clean
+.PHONY: help demo test test-quick test-unit e2e hub-proxy lab release grade feedback report check bench student-pack clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -23,10 +23,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
+# JupyterHub's proxy (npm's configurable-http-proxy, pinned in hub/package-lock.json) for hub/jupyterhub_config.py
+# and its browser test; needs Node.js 20+ and npm. Nothing is downloaded while the tests run.
+HUB_PROXY := hub/node_modules/.package-lock.json
+$(HUB_PROXY): hub/package.json hub/package-lock.json
+	@command -v npm >/dev/null || { echo "需要 Node.js 20 或更新的版本和 npm：JupyterHub 的代理 configurable-http-proxy 是 npm 包"; exit 1; }
+	npm ci --prefix hub --no-audit --no-fund
+	touch $@
+
+hub-proxy: $(HUB_PROXY) ## install JupyterHub's proxy into hub/node_modules (npm ci --prefix hub)
+
 demo: $(STAMP) ## release, then grade the bundled sample class and print the grades (~1 min)
 	$(BIN)/python -m autograde demo $(ASSIGNMENT)
 
-test: $(STAMP) ## every test (unit, content, grading, security, e2e), as CI runs it (~10 min)
+test: $(STAMP) $(HUB_PROXY) ## every test (unit, content, grading, security, e2e), as CI runs it (~25 min)
 	$(BIN)/python -m pytest
 
 test-quick: $(STAMP) ## tests/unit and tests/content: no grading run (under 1 min)
@@ -35,7 +45,7 @@ test-quick: $(STAMP) ## tests/unit and tests/content: no grading run (under 1 mi
 test-unit: $(STAMP) ## tests/unit: pure functions, no kernel (~10 s)
 	$(BIN)/python -m pytest tests/unit
 
-e2e: $(STAMP) ## browser tests: make lab in headless Chromium, as students and instructors use it (~3 min)
+e2e: $(STAMP) $(HUB_PROXY) ## browser tests: make lab and a JupyterHub class in headless Chromium (~5 min)
 	$(BIN)/python -m pytest tests/e2e
 
 lab: $(STAMP) ## JupyterLab on localhost for a student (token on)

@@ -4,8 +4,10 @@ import re
 from conftest import REPO
 
 # conda-forge name -> PyPI name, where they differ. conda-forge's `playwright` is the Node.js tool; the Python
-# binding is `playwright-python`.
-CONDA_NAMES = {"pytorch": "torch", "psycopg2": "psycopg2-binary", "playwright-python": "playwright"}
+# binding is `playwright-python`. conda-forge's `jupyterhub` is PyPI's jupyterhub plus the npm proxy (which the course
+# installs from npm, hub/package.json): PyPI's alone is `jupyterhub-base`.
+CONDA_NAMES = {"pytorch": "torch", "psycopg2": "psycopg2-binary", "playwright-python": "playwright",
+               "jupyterhub-base": "jupyterhub"}
 
 
 def pip_pins():
@@ -53,3 +55,17 @@ def test_conda_environment_uses_conda_forge_names_where_they_differ_from_pypi():
     names = re.findall(r"^\s+-\s+([A-Za-z0-9_.-]+)=", text, re.MULTILINE)
     assert "playwright-python" in names and "playwright" not in names  # not the Node.js tool
     assert "torch" not in names and "psycopg2-binary" not in names
+    assert "jupyterhub-base" in names and "jupyterhub" not in names  # the proxy comes from npm (hub/package.json)
+
+
+def test_the_hubs_proxy_is_pinned_locked_and_installed_before_the_tests():
+    import json
+
+    wanted = json.loads((REPO / "hub" / "package.json").read_text())["dependencies"]
+    assert list(wanted) == ["configurable-http-proxy"] and re.fullmatch(r"\d+\.\d+\.\d+", wanted["configurable-http-proxy"])
+    locked = json.loads((REPO / "hub" / "package-lock.json").read_text())["packages"]
+    assert locked["node_modules/configurable-http-proxy"]["version"] == wanted["configurable-http-proxy"]
+    makefile = (REPO / "Makefile").read_text()
+    assert "npm ci --prefix hub" in makefile
+    for target in ("test", "e2e"):
+        assert re.search(rf"^{target}: .*\$\(HUB_PROXY\)", makefile, re.MULTILINE), target

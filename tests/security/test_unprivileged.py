@@ -3,7 +3,7 @@ tests (tests/security/test_sandbox.py) again as an unprivileged user it creates;
 
 The user must reach the repository and the Python environment. Where one of their folders is closed to
 others (pyenv under /root, say), a private mount namespace covers the closed folder with an empty one and
-binds back just the paths needed; nothing outside that namespace changes.
+binds back just the paths needed; nothing outside that namespace changes (tests/private_mounts.py).
 """
 import os
 import re
@@ -17,36 +17,11 @@ import pytest
 
 from autograde import sandbox, sandbox_keeper
 from conftest import REPO
+from private_mounts import python_paths, unshare_command
 
 USER = "autograde-ci"
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="already unprivileged: tests/security/test_sandbox.py runs as this user"),
               pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")]
-
-
-def _closed_ancestor(path):
-    """The topmost folder above path that others may not enter, or None."""
-    for parent in reversed(Path(path).parents):
-        if parent != Path("/") and not os.stat(parent).st_mode & 0o001:
-            return parent
-    return None
-
-
-def _reachable(paths, keep):
-    """Shell lines that make each path reachable for others in this mount namespace."""
-    lines, index = [], 0
-    by_ancestor = {}
-    for path in paths:
-        ancestor = _closed_ancestor(path)
-        if ancestor:
-            by_ancestor.setdefault(ancestor, []).append(path)
-    for ancestor, inside in by_ancestor.items():
-        for path in inside:
-            lines.append(f"mkdir -p {keep}/{index} && mount --bind '{path}' {keep}/{index}")
-            index += 1
-        lines.append(f"mount -t tmpfs -o mode=755 tmpfs '{ancestor}'")
-        for number, path in enumerate(inside, start=index - len(inside)):
-            lines.append(f"mkdir -p '{path}' && mount --bind {keep}/{number} '{path}'")
-    return lines
 
 
 def test_the_sandbox_tests_pass_as_an_unprivileged_user(tmp_path):
@@ -56,13 +31,11 @@ def test_the_sandbox_tests_pass_as_an_unprivileged_user(tmp_path):
     keep.mkdir()
     home = Path(tempfile.mkdtemp(prefix="autograde-ci-home-"))  # pytest's own folders are closed to others
     shutil.chown(home, USER)
-    paths = sorted({str(REPO), sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent)})
-    script = "\n".join(["set -e", *_reachable(paths, keep),
-                        f"exec setpriv --reuid={USER} --regid={USER} --clear-groups --reset-env "
-                        f"env HOME={home} PATH={Path(sys.executable).parent}:/usr/bin:/bin PYTHONDONTWRITEBYTECODE=1 "
-                        f"{sys.executable} -m pytest tests/security/test_sandbox.py -q -p no:cacheprovider"])
+    command = (f"setpriv --reuid={USER} --regid={USER} --clear-groups --reset-env "
+               f"env HOME={home} PATH={Path(sys.executable).parent}:/usr/bin:/bin PYTHONDONTWRITEBYTECODE=1 "
+               f"{sys.executable} -m pytest tests/security/test_sandbox.py -q -p no:cacheprovider")
     try:
-        result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], cwd=REPO,
+        result = subprocess.run(unshare_command(python_paths(), keep, command), cwd=REPO,
                                 capture_output=True, text=True, timeout=600)
     finally:
         shutil.rmtree(home)

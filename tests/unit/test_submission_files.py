@@ -30,6 +30,13 @@ def test_notebooks_and_course_files_are_read(submission):
                      "timestamp.txt": b"2026-03-01 20:00:00"} and refused == []
 
 
+
+def test_the_exchanges_submission_secret_is_read(submission):
+    """nbgrader's exchange writes it on submit; release_feedback needs it in the feedback folder."""
+    (submission / "submission_secret.txt").write_text("9f" * 64)
+    files, refused = read(submission)
+    assert files["submission_secret.txt"] == b"9f" * 64 and refused == []
+
 def test_links_are_refused_never_followed(submission, tmp_path):
     secret = tmp_path / "source.ipynb"
     secret.write_text("hidden tests")
