@@ -140,9 +140,17 @@ class Hub:
                 "env", *(f"{k}={v}" for k, v in self.server_env(user).items()), *map(str, command)]
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
+    @staticmethod
+    def _processes(users):
+        found = []
+        for user in users:
+            listed = subprocess.run(["ps", "-u", user, "-o", "pid=,stat=,args="], capture_output=True, text=True)
+            found += [line.strip() for line in listed.stdout.splitlines() if line.split()[1][0] != "Z"]
+        return found
+
     def stop(self):
-        """Stop the Hub (it stops the users' servers and its proxy), end what is left of the users, remove them."""
-        left = []
+        """Stop the Hub (it stops the users' servers and its proxy), end what is left of the users, remove them;
+        returns the users' processes that outlived the Hub by more than 10 s."""
         if self.process and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGTERM)
             try:
@@ -150,11 +158,14 @@ class Hub:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        for users in self.groups.values():
-            for user in users:
-                listed = subprocess.run(["ps", "-u", user, "-o", "pid=,stat=,args="], capture_output=True, text=True)
-                left += [line.strip() for line in listed.stdout.splitlines() if line.split()[1][0] != "Z"]
-                self._remove_user(user)
+        users = [user for names in self.groups.values() for user in names]
+        for _ in range(40):  # kernels may take a moment to exit after their server
+            left = self._processes(users)
+            if not left:
+                break
+            time.sleep(0.25)
+        for user in users:
+            self._remove_user(user)
         for group in self.groups:
             subprocess.run(["groupdel", group], capture_output=True)
         if self.log.exists():  # the Hub's and its servers' log, beside the screenshots, for a person to read
