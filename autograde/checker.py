@@ -38,6 +38,7 @@ from nbgrader.coursedir import CourseDirectory
 
 from .execute import GradingExecute
 from .sandbox import RUNTIME_PREFIX
+from .scratch import owned_tempdir
 
 CHANNEL_ENV = "AUTOGRADE_CHECKER"  # in the checker kernel: the prompt prefix that marks a call
 MAX_REPLY = 16 << 20  # characters of one reply from the student's kernel
@@ -69,7 +70,8 @@ class CheckedExecute(GradingExecute):
         self._tests = {c.source for c in course_nb.cells if _is_test(c)}
         self._setups = {c.source for c in course_nb.cells if _is_setup(c)}
         self._dead = False
-        with tempfile.TemporaryDirectory(prefix="autograde-checker-", dir=_outside_sandboxes()) as private:
+        # removed however grading ends (autograde/scratch.py), a kill -9 of the grader included
+        with owned_tempdir("autograde-checker-", dir=_outside_sandboxes()) as private:
             folder = Path(private) / "work"
             folder.mkdir()
             for module in source.glob("*.py"):  # the course's modules, nothing of the student
