@@ -7,6 +7,7 @@ A submission nbgrader cannot finish (the kernel died, ran out of time or memory,
 JSON, its metadata was tampered with) gets 0 for every auto-graded cell, never stale points from an
 earlier run, and its status says why; the other submissions are graded as usual.
 """
+import contextlib
 import os
 import re
 import sys
@@ -81,7 +82,7 @@ def grade_here(*, course, assignment, students, options=GradingOptions(), on_gra
     else:
         print(f"warning: grading WITHOUT the sandbox ({reason}): student code runs with your rights.",
               file=sys.stderr)
-        session = _unsandboxed_session()
+        session = contextlib.nullcontext({UNSANDBOXED_ENV: "1"})
     statuses = {}
     with session as env:
         os.environ.update(env)
@@ -96,10 +97,3 @@ def grade_here(*, course, assignment, students, options=GradingOptions(), on_gra
                 on_graded(student, status)
     return statuses
 
-
-class _unsandboxed_session:
-    def __enter__(self):
-        return {UNSANDBOXED_ENV: "1"}
-
-    def __exit__(self, *exc):
-        return False

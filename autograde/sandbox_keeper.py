@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 
 from . import kernel_server
+from .scratch import wait_for_lifeline
 from .sandbox import LIMITS_ENV, RUNTIME_PREFIX, SERVER_PREFIX, SOCKET_NAME, Limits
 
 _STAGE_ENV = "AUTOGRADE_SANDBOX_STAGE"
@@ -184,8 +185,7 @@ def main(argv=None):
 
 
 def _kill_when_stdin_closes(child):
-    while os.read(0, 4096):
-        pass
+    wait_for_lifeline()
     child.kill()
 
 

@@ -38,10 +38,15 @@ def owned_tempdir(prefix, dir=None):
         os.close(write_end)  # the watcher wakes up and finds nothing left to remove
 
 
-def watch(path):
-    """Wait until the maker's end of the pipe on stdin closes, then remove path."""
+def wait_for_lifeline():
+    """Return once stdin (a pipe whose write end only the parent holds) closes: the parent has ended."""
     while os.read(0, 4096):
         pass
+
+
+def watch(path):
+    """Wait until the maker's end of the pipe on stdin closes, then remove path."""
+    wait_for_lifeline()
     remove(path)
 
 
