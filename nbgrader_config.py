@@ -41,7 +41,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# Output kept while grading, every output type together (stream, display_data, images, errors).
+# Output kept while grading, every output type together (stream, display_data, images, errors). This file is
+# the one place for these values and the c.Limits ones below: the code has no defaults and refuses to grade without them.
 c.GradingExecute.max_cell_output_bytes = 1_000_000
 c.GradingExecute.max_notebook_output_bytes = 10_000_000
 
@@ -60,8 +61,8 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# Limits of each sandboxed grading kernel (autograde/sandbox.py; `python -m autograde grade`
-# runs every kernel under bubblewrap). A notebook over its wall time is killed and scores 0.
+# Limits of each sandboxed grading kernel (autograde/sandbox.py reads them; every grading kernel runs
+# under bubblewrap). A notebook over its wall time is killed and scores 0.
 c.Limits.notebook_seconds = 300
 c.Limits.memory_mb = 4096  # address space + the three scratch file systems; torch takes about 1.5 GB
 c.Limits.scratch_mb = 128  # each of /tmp, /dev/shm and the working folder (in memory, counted above)

@@ -53,7 +53,7 @@ def _kernel_floor(repeats=3):
     return (time.monotonic() - started) / repeats
 
 
-def _forked_kernel_cost(repeats=10):
+def _forked_kernel_cost(limits, repeats=10):
     """The same for a sandboxed kernel forked from the kernel server, as grading starts it (after the
     server has started once per run) and ends it."""
     import asyncio
@@ -75,7 +75,7 @@ def _forked_kernel_cost(repeats=10):
         client.stop_channels()
         await manager.shutdown_kernel(now=True)
 
-    with sandbox.grading_session(sandbox.Limits()) as env, tempfile.TemporaryDirectory() as folder:
+    with sandbox.grading_session(limits) as env, tempfile.TemporaryDirectory() as folder:
         started = time.monotonic()
         for _ in range(repeats):
             asyncio.run(one(env, folder))
@@ -113,7 +113,7 @@ def main(*, course, assignment, students=120, workers=None, verbose=False):
         print(f"python -m autograde grade ({workers} workers, {sandboxed}): {ours_seconds:7.1f} s")
 
     floor = _kernel_floor()
-    forked = _forked_kernel_cost() if reason is None else None
+    forked = _forked_kernel_cost(sandbox.Limits(config=course.config())) if reason is None else None
     for line in summary(plain_seconds=plain_seconds, ours_seconds=ours_seconds, submissions=len(names),
                         notebooks=notebooks, workers=workers, floor=floor, forked=forked):
         print(line)

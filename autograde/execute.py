@@ -36,13 +36,17 @@ NOT_SANDBOXED = ("This course grades student code only in its sandbox, and bubbl
 
 class GradingExecute(Execute):
 
-    max_cell_output_bytes = Integer(1_000_000, help="Output kept per cell, all output types together; "
-                                                    "the rest is dropped with a note.").tag(config=True)
-    max_notebook_output_bytes = Integer(10_000_000, help="Output kept per notebook, all cells together."
+    # Set in the course's nbgrader_config.py, the one place for them; grading refuses to start without them.
+    max_cell_output_bytes = Integer(None, allow_none=True, help="Output kept per cell, all output types together; "
+                                                                "the rest is dropped with a note.").tag(config=True)
+    max_notebook_output_bytes = Integer(None, allow_none=True, help="Output kept per notebook, all cells together."
                                         ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._output_bytes, self._cells_cut, self._session_env = {}, set(), None
+        for name in ("max_cell_output_bytes", "max_notebook_output_bytes"):
+            if getattr(self, name) is None:
+                raise AutogradeError(f"nbgrader_config.py does not set c.GradingExecute.{name}: grading needs it.")
         if os.environ.get(UNSANDBOXED_ENV) == "1":
             return self.execute_notebook(nb, resources, km)
         if os.environ.get(SERVER_ENV):  # a session of `python -m autograde grade`

@@ -37,18 +37,26 @@ INSTALL_HINT = ("Install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`
 
 
 class Limits(Configurable):
-    """Per-notebook limits of a sandboxed grading kernel; set them in nbgrader_config.py (c.Limits.…)."""
+    """Per-notebook limits of a sandboxed grading kernel. Their values live in one place, the course's
+    nbgrader_config.py (c.Limits.…); a session refuses to start while one is unset."""
 
-    notebook_seconds = Integer(300, help="Wall time for a whole notebook; then the kernel is killed.").tag(config=True)
-    memory_mb = Integer(4096, help="Memory of each kernel: its address space plus its three scratch file systems "
-                                   "(torch needs ~1.5 GB of address space).").tag(config=True)
-    scratch_mb = Integer(128, help="Size of each in-memory scratch file system of a kernel (/tmp, /dev/shm and its "
-                                   "working folder); counted in memory_mb.").tag(config=True)
-    processes = Integer(256, help="Processes and threads of the sandbox (kernel server and current kernel).").tag(config=True)
-    file_mb = Integer(64, help="Largest file the sandbox may write.").tag(config=True)
+    notebook_seconds = Integer(None, allow_none=True,
+                               help="Wall time for a whole notebook; then the kernel is killed.").tag(config=True)
+    memory_mb = Integer(None, allow_none=True, help="Memory of each kernel: its address space plus its three scratch "
+                                                    "file systems (torch needs ~1.5 GB of address space).").tag(config=True)
+    scratch_mb = Integer(None, allow_none=True, help="Size of each in-memory scratch file system of a kernel (/tmp, "
+                                                     "/dev/shm and its working folder); counted in memory_mb.").tag(config=True)
+    processes = Integer(None, allow_none=True,
+                        help="Processes and threads of the sandbox (kernel server and current kernel).").tag(config=True)
+    file_mb = Integer(None, allow_none=True, help="Largest file the sandbox may write.").tag(config=True)
 
     def as_env(self):
-        return json.dumps({name: getattr(self, name) for name in self.trait_names(config=True)})
+        values = {name: getattr(self, name) for name in self.trait_names(config=True)}
+        unset = sorted(name for name, value in values.items() if value is None)
+        if unset:
+            raise AutogradeError(f"nbgrader_config.py does not set c.Limits.{unset[0]}: the sandbox needs every limit.",
+                                 hint="Copy the c.Limits lines from the course's nbgrader_config.py.")
+        return json.dumps(values)
 
 
 def problem():

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import kernel_server
 from .scratch import wait_for_lifeline
-from .sandbox import LIMITS_ENV, RUNTIME_PREFIX, SERVER_PREFIX, SOCKET_NAME, Limits
+from .sandbox import LIMITS_ENV, RUNTIME_PREFIX, SERVER_PREFIX, SOCKET_NAME
 
 _STAGE_ENV = "AUTOGRADE_SANDBOX_STAGE"
 UID_RANGE = range(61000, 65000)  # host uids of sandboxes started by root, one per live sandbox
@@ -156,7 +156,7 @@ def main(argv=None):
                               sys.executable, "-m", "autograde.sandbox_keeper", *argv])
     server_dir = _check_folder(argv[0], SERVER_PREFIX)
     runtime_dir = _check_folder(argv[1], RUNTIME_PREFIX)
-    limits = json.loads(os.environ.get(LIMITS_ENV) or Limits().as_env())
+    limits = json.loads(os.environ[LIMITS_ENV])  # set by sandbox.running_kernel_server
     mounts = ["--bind", runtime_dir, kernel_server.RUNTIME_DIR, "--bind", server_dir, kernel_server.SERVER_DIR,
               "--ro-bind", f"{server_dir}/course", kernel_server.COURSE_DIR]
     staged, uid = [], None

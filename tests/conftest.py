@@ -45,6 +45,14 @@ def hidden_test_lines():
     return hidden - elsewhere
 
 
+def course_limits(**overrides):
+    """The sandbox limits the course's nbgrader_config.py sets (the one place for them), with overrides."""
+    from autograde.course import Course
+    from autograde.sandbox import Limits
+
+    return Limits(config=Course(REPO).config(), **overrides)
+
+
 @pytest.fixture
 def course_copy(tmp_path):
     """A copy of the course, to run commands in without touching the repository."""

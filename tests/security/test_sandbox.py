@@ -11,7 +11,7 @@ from jupyter_client.manager import KernelManager
 
 from autograde import kernel_proxy, sandbox
 from autograde.errors import AutogradeError
-from conftest import REPO
+from conftest import REPO, course_limits
 
 pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")
 
@@ -21,7 +21,7 @@ def server(tmp_path_factory):
     """One sandboxed kernel server, as one grading run has: every kernel of this module is forked from it."""
     course_modules = tmp_path_factory.mktemp("course-modules")
     (course_modules / "autograd_checks.py").write_text("GENUINE = True\n")
-    with sandbox.grading_session(sandbox.Limits(notebook_seconds=15), course_modules) as env:
+    with sandbox.grading_session(course_limits(notebook_seconds=15), course_modules) as env:
         yield Path(env["TMPDIR"]), env
 
 
@@ -148,7 +148,7 @@ def test_a_kernel_after_a_fork_bomb_starts_and_gets_the_whole_process_limit(star
 def test_memory_limit_counts_the_scratch_file_systems(kernel):
     out, _ = kernel("import resource\nprint(resource.getrlimit(resource.RLIMIT_AS)[0] >> 20)\n"
                     "try:\n    b = bytearray(8 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')")
-    limits = sandbox.Limits()
+    limits = course_limits()
     assert out.split() == [str(limits.memory_mb - 3 * limits.scratch_mb), "MemoryError"]
 
 
@@ -224,7 +224,7 @@ def test_a_kernel_server_that_cannot_start_says_why(tmp_path):
     wrong_place = tmp_path / "runtime"
     wrong_place.mkdir()
     with pytest.raises(AutogradeError, match=r"kernel server did not start: .*runtime is not a autograde-runtime-"):
-        with sandbox.running_kernel_server(sandbox.Limits(), wrong_place):
+        with sandbox.running_kernel_server(course_limits(), wrong_place):
             pass
     assert list(tmp_path.iterdir()) == [wrong_place], "the server's folder must not stay behind"
 
