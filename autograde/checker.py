@@ -4,15 +4,15 @@ Configured in nbgrader_config.py (Autograde.autograde_preprocessors) in place of
 Next to the student's kernel it starts a second kernel, the checker, the same way (same kernel
 name and manager: under `python -m autograde grade` it is forked from the run's sandboxed kernel
 server into a sandbox of its own). The checker's working folder holds only the course's modules
-(copies of source/<assignment>/*.py), no file of the student, and its sockets have unguessable
-names and its connection file (with the signing key) lies outside the sandbox.
+(copies of source/<assignment>/*.py), no file of the student; like every kernel it has a socket folder
+of its own, and its connection file (with the signing key) lies outside the sandbox.
 
   - An auto-graded test cell (grade, not solution) runs in the checker, and only if its text is the
     course's own (that of source/<assignment>/<notebook>.ipynb); its outputs and error are what the
     notebook records, so nbgrader's scores and feedback come from the checker.
   - The locked setup cell runs in both kernels; every other cell in the student's kernel, as before.
   - A test reaches a student's function only by asking for it on the stdin channel (input(prompt)
-    with the checker's marker, see source/autograd/autograd_checks.py). This executor runs the
+    with the checker's marker, see source/autograd/autograd_calls.py). This executor runs the
     course's harness entry in the student's kernel as a silent request whose only result is one
     user expression: the reply is text, at most MAX_REPLY characters, read with ast.literal_eval as
     one string and handed to the checker, which decodes and validates it as data. Every wait on the
@@ -205,7 +205,7 @@ class _CheckerClient(NotebookClient):
 
     async def _async_ready(self):
         """Connect to the launched kernel (once) and mark it as the checker: its test cells then call
-        the student's functions over the stdin channel (autograd_checks.CHANNEL_ENV)."""
+        the student's functions over the stdin channel (autograd_calls.CHANNEL_ENV)."""
         if self.kc is not None:
             return
         await self.async_start_new_kernel_client()

@@ -7,7 +7,8 @@ jupyter_client's wait_for_ready, once the kernel has answered, waits until IOPub
 quiet for 0.2 s, to drop messages left over from the start. nbclient matches every message
 to the request it answers, so nothing needs dropping; the wait is idle time, paid once a
 notebook. This client stops waiting as soon as the kernel has answered kernel_info and
-IOPub is seen to be connected (the check jupyter_client makes first).
+IOPub is seen to be connected (the check jupyter_client makes first). Likewise a killed kernel is
+polled every 5 ms, not 100 ms, until it is gone: twice a notebook (the student's and the checker).
 """
 import os
 import time
@@ -76,3 +77,6 @@ class GradingKernelManager(AsyncKernelManager):
             pass  # never made (the kernel did not start), or the session's cleanup removes it
 
     cleanup_resources = _async_cleanup_resources
+
+    async def _async_wait(self, pollinterval=0.005):
+        await super()._async_wait(pollinterval=min(pollinterval, 0.005))

@@ -4,9 +4,9 @@ small notebook, as nbgrader would. The data-only channel itself: tests/unit/test
 import shutil
 
 import nbformat
-from traitlets.config import Config
 
 from autograde.checker import CheckedExecute
+from autograde.course import Course
 from conftest import REPO
 
 SOURCE = REPO / "source" / "autograd"
@@ -35,13 +35,13 @@ def run_checked(tmp_path, student_cells, timeout=60):
     """Run CheckedExecute on a notebook of student_cells in a small course of tmp_path."""
     source = tmp_path / "course" / "source" / "a"
     source.mkdir(parents=True)
-    for module in ("autograd_checks.py", "autograd_wire.py", "autograd_harness.py"):
+    for module in ("autograd_checks.py", "autograd_calls.py", "autograd_wire.py", "autograd_harness.py"):
         shutil.copy(SOURCE / module, source / module)
     nbformat.write(notebook_of([("setup", SETUP, True), ("test", TEST, True)]), source / "nb.ipynb")
     student = tmp_path / "course" / "autograded" / "s" / "a"
     shutil.copytree(source, student)
     (student / "student_file.txt").write_text("the student's")
-    config = Config()
+    config = Course(REPO).config()  # the course's output budgets; its own small course folder
     config.CourseDirectory.root = str(tmp_path / "course")
     executor = CheckedExecute(config=config, kernel_name="python3", timeout=timeout)
     nb = notebook_of(student_cells)

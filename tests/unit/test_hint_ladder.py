@@ -9,6 +9,7 @@ import torch
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "source" / "autograd"))
+import autograd_calls as calls  # noqa: E402
 import autograd_checks as checks  # noqa: E402
 from autograd_wire import StudentError  # noqa: E402
 
@@ -50,15 +51,15 @@ def test_expect_close_fails_with_the_hint_and_never_the_expected_numbers():
 ])
 def test_errors_pytorch_raises_get_their_hint(type_name, message, part):
     error = StudentError([type_name, "Exception"], message, autograd=True)
-    assert part in checks._hint_for(error)
+    assert part in calls._hint_for(error)
     with pytest.raises(AssertionError, match=f"调用 f 时出错：{type_name}: .*\n提示：.*{re.escape(part)}"):
-        checks._fail_raised("f", error)
+        calls._fail_raised("f", error)
 
 
 def test_an_unknown_error_gets_the_general_hint_and_not_implemented_its_own():
     unknown = StudentError(["ValueError", "Exception"], "math domain error", autograd=False)
-    assert checks._hint_for(unknown) == ""
+    assert calls._hint_for(unknown) == ""
     with pytest.raises(AssertionError, match="先在自己的笔记本里用同样的输入调用它"):
-        checks._fail_raised("f", unknown)
+        calls._fail_raised("f", unknown)
     with pytest.raises(AssertionError, match="f 还没有实现"):
-        checks._fail_raised("f", StudentError(["NotImplementedError", "RuntimeError"], "", autograd=False))
+        calls._fail_raised("f", StudentError(["NotImplementedError", "RuntimeError"], "", autograd=False))
