@@ -240,9 +240,11 @@ def _become_kernel(connection_info, files, limits, supervisor):
         from ipykernel.kernelapp import IPKernelApp
 
         # parent_handle=1: no parent polling (its supervisor kills it), and no "started from a terminal"
-        # notice; ignore_cwd: nothing in the working folder can shadow a module
+        # notice; ignore_cwd: nothing in the working folder can shadow a module; no history database (and no
+        # thread saving it): a grading kernel's cells are never recalled
         app = IPKernelApp.instance()
-        app.initialize(["-f", connection_file, "--IPKernelApp.parent_handle=1", "--IPKernelApp.ignore_cwd=True"])
+        app.initialize(["-f", connection_file, "--IPKernelApp.parent_handle=1", "--IPKernelApp.ignore_cwd=True",
+                        "--HistoryManager.enabled=False"])
         sys.path[:] = [COURSE_DIR] + [p for p in sys.path if p not in (SERVER_DIR, COURSE_DIR, "", WORKDIR)]
         supervisor.sendall(b"bound")  # the supervisor makes the socket folder read-only, then says go
         if supervisor.recv(16) != b"go":
