@@ -179,3 +179,16 @@ def as_number(name, value):
     return float(value)
 
 
+
+
+def book_f(a):
+    """The book's control-flow function (d2l-zh 2.5.4), the hidden tests' reference. Students write their
+    own f in 01_basics; 02_exercises gives it to them (a locked cell) to reuse."""
+    b = a * 2
+    while b.norm() < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
