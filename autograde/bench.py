@@ -86,9 +86,6 @@ def main(*, course, assignment, students=120, workers=None, verbose=False):
     workers = workers or os.cpu_count()
     with tempfile.TemporaryDirectory(prefix="autograde-bench-") as tmp:
         plain = scratch_course(course, Path(tmp) / "plain", assignment, verbose=verbose)
-        with open(plain.root / "nbgrader_config.py", "a", encoding="utf-8") as config:
-            config.write("\n# The benchmark's baseline: nbgrader's own autograde steps.\n"
-                         f"c.Autograde.autograde_preprocessors = {NBGRADER_AUTOGRADE_STEPS!r}\n")
         ours = scratch_course(course, Path(tmp) / "ours", assignment, verbose=verbose)
         names = _class(plain, assignment, students)
         _class(ours, assignment, students)
@@ -98,7 +95,8 @@ def main(*, course, assignment, students=120, workers=None, verbose=False):
         started = time.monotonic()
         try:
             # nbgrader's own Execute, as in a course without this tool (the course's config would sandbox it)
-            nbgrader(plain, "autograde", assignment, verbose=verbose, env={UNSANDBOXED_ENV: "1"})
+            steps = [f"--Autograde.autograde_preprocessors={step}" for step in NBGRADER_AUTOGRADE_STEPS]
+            nbgrader(plain, "autograde", assignment, *steps, verbose=verbose, env={UNSANDBOXED_ENV: "1"})
         except Exception as err:  # noqa: BLE001  plain nbgrader exits 1 when one submission fails
             print(f"  (plain nbgrader reported: {str(err)[:100]})")
         plain_seconds = time.monotonic() - started
