@@ -402,3 +402,15 @@ def passed():
     if pending:
         fail(pending[0])
     print("通过！")
+
+
+# ---------- 03_extension (the optional third notebook): hints for the errors of a hand-written training loop ----------
+# w = w - lr * w.grad makes w a non-leaf: at the next step its .grad is None, and `lr * w.grad` raises a TypeError.
+_NON_LEAF_UPDATE_HINT = ("某个值是 None：只有需要梯度的叶子张量才有 .grad。w = w - lr * w.grad 得到的新 w 不是叶子，"
+                         "下一步它的 .grad 就是 None；请在 torch.no_grad() 里原地更新：w -= lr * w.grad。")
+_ERROR_HINTS += [
+    ("and 'NoneType'", _NON_LEAF_UPDATE_HINT),
+    ("'NoneType' and", _NON_LEAF_UPDATE_HINT),
+    # a forward-mode tangent must have its primal's shape (measured on torch 2.13: fwAD.make_dual, torch.func.jvp)
+    ("forward gradient that has a different size", "前向模式的切向量要和输入同形状：make_dual(x, t) 或 jvp(h, (x,), (t,)) 里的 t 就是传进来的 t。"),
+]
