@@ -6,7 +6,7 @@ from .errors import AutogradeError
 
 @dataclass(frozen=True)
 class Item:
-    """One graded cell: a hidden/visible test cell (auto) or a written answer (manual)."""
+    """One graded cell: a hidden/visible test cell (auto) or an answer graded by hand (manual: text or code)."""
 
     notebook: str
     grade_id: str
@@ -65,7 +65,9 @@ def items(course, assignment):
         except MissingEntry:
             raise AutogradeError(f"The gradebook has no assignment '{assignment}'.",
                                  hint="Run `python -m autograde release` first.") from None
-        return [Item(nb.name, cell.name, float(cell.max_score), cell.cell_type == "code")
+        # a graded code cell is auto-graded unless it is also an answer (solution) cell: then a grader scores it
+        return [Item(nb.name, cell.name, float(cell.max_score),
+                     cell.cell_type == "code" and cell.name not in {s.name for s in nb.solution_cells})
                 for nb in found.notebooks for cell in nb.grade_cells]
 
 

@@ -37,7 +37,7 @@ def cases(course):
         (submissions.Case("s3_renamed_notebook", "02_exercises handed in as 02_Exercises.ipynb",
                           rename={"02_exercises": "02_Exercises"}), ON_TIME),
         (submissions.Case("s4_fails_to_run", "every answer of 01_basics raises", answers=crash,
-                          notebooks=["01_basics", "02_exercises"]), ON_TIME),
+                          notebooks=course.source_notebooks(ASSIGNMENT)), ON_TIME),  # and hands in every notebook
         (submissions.Case("s5_blank_no_timestamp", "the untouched release, no timestamp.txt", base="blank"), None),
     ]
 

@@ -29,6 +29,8 @@ def fail(message):
 
 # Hints for errors students meet here, keyed by a stable part of PyTorch's message (measured on torch 2.13;
 # tests/unit/test_hint_ladder.py tries each).
+_NON_LEAF_UPDATE_HINT = ("某个值是 None：只有需要梯度的叶子张量才有 .grad。w = w - lr * w.grad 得到的新 w 不是叶子，"
+                         "下一步它的 .grad 就是 None；请在 torch.no_grad() 里原地更新：w -= lr * w.grad。")
 ERROR_HINTS = [
     ("Trying to backward through the graph a second time",
      "计算图在第一次反向传播后已被释放：要再反向传播一次，第一次需要 retain_graph=True（或者重新计算一遍前向）；"
@@ -52,6 +54,12 @@ ERROR_HINTS = [
      "第一次 backward() 之前 x.grad 是 None，不能清零或读取；y.backward 少了括号，反向传播没有执行。"),
     ("UnboundLocalError",
      "有变量只在 while 循环或某个 if 分支里赋值：检查缩进（if 不应写在 while 里面）；输入很大时循环可能一次也不执行。"),
+    # 03_extension: w = w - lr * w.grad makes w a non-leaf; at the next step its .grad is None and `lr * w.grad` raises
+    ("and 'NoneType'", _NON_LEAF_UPDATE_HINT),
+    ("'NoneType' and", _NON_LEAF_UPDATE_HINT),
+    # a forward-mode tangent must have its primal's shape (measured on torch 2.13: fwAD.make_dual, torch.func.jvp)
+    ("forward gradient that has a different size",
+     "前向模式的切向量要和输入同形状：make_dual(x, t) 或 jvp(h, (x,), (t,)) 里的 t 就是传进来的 t。"),
 ]
 
 

@@ -179,8 +179,6 @@ def as_number(name, value):
     return float(value)
 
 
-
-
 def book_f(a):
     """The book's control-flow function (d2l-zh 2.5.4), the hidden tests' reference. Students write their
     own f in 01_basics; 02_exercises gives it to them (a locked cell) to reuse."""

@@ -40,7 +40,7 @@ def grades(demo):
 
 
 def final(row):
-    """The final grade of a row of the grades table (its column is named with the max: 总分 (/41))."""
+    """The final grade of a row of the grades table (its column is named with the max: 总分 (/51))."""
     return float(next(value for column, value in row.items() if column.startswith("总分")))
 
 

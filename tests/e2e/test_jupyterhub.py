@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="makes local accounts 
 SECTION = readme_section("在 JupyterHub 上开课")
 STUDENTS, GRADERS = "d2l-students", "d2l-graders"
 ALICE, BOB, GRADER = "d2l-alice", "d2l-bob", "d2l-grader"
-NOTEBOOKS = ["01_basics", "02_exercises"]
+NOTEBOOKS = ["01_basics", "02_exercises", "03_extension"]  # everyone hands in the optional 03_extension untouched
 # bob answers 01_basics only, and in grad_two_dot returns the function's value instead of its gradient
 BOB_SLIP = ("return x.grad", "return y")
 
@@ -255,11 +255,11 @@ def test_a_class_on_jupyterhub_from_assignment_list_to_feedback(hub, browser, gr
         def auto(student, notebook):
             return sum(got[student][i.grade_id] for i in items if i.auto and i.notebook == notebook)
 
-        assert [auto(ALICE, n) for n in NOTEBOOKS] == [20.0, 19.0]
-        assert [auto(BOB, n) for n in NOTEBOOKS] == [18.0, 0.0]
+        assert [auto(ALICE, n) for n in NOTEBOOKS] == [20.0, 19.0, 0.0]
+        assert [auto(BOB, n) for n in NOTEBOOKS] == [18.0, 0.0, 0.0]
         restart_server(pages[GRADER], hub, GRADER)  # the Formgrader reads the config copied above
-        # alice's written answer waits for a manual grade: 2 of the 41 points
-        assert totals_in_formgrader(pages[GRADER]) == {ALICE: "39 / 41", BOB: "18 / 41"}
+        # alice's answers graded by hand (1.2, 4.3) wait for a grader: 4 of the 51 points
+        assert totals_in_formgrader(pages[GRADER]) == {ALICE: "39 / 51", BOB: "18 / 51"}
 
         text = read_feedback(pages[BOB], hub, BOB)
     finally:

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 MANUAL = {("02_exercises", "why_second_derivative_costs_more"): 1.5}
 EXTRA = {("02_exercises", "why_second_derivative_costs_more"): 0.5, ("01_basics", "grad_two_dot_test"): 1.0}
-# The final grade each student must get: auto + manual + extra credit − late penalty, of 41 (39 auto + 2 by hand)
-FINAL = {"s1_on_time": 39.0, "s2_late": 0.0, "s3_renamed_notebook": 20.0, "s4_fails_to_run": 19.0,
+# The final grade each student must get: auto + manual + extra credit − late penalty, of 51 (47 auto + 4 by hand;
+# 03_extension, the optional notebook, is 8 of the 47)
+FINAL = {"s1_on_time": 47.0, "s2_late": 0.0, "s3_renamed_notebook": 28.0, "s4_fails_to_run": 27.0,
          "s5_blank_no_timestamp": 0.0}
 
 
@@ -72,8 +73,9 @@ def test_the_late_submission_loses_its_whole_score_manual_grade_and_extra_credit
         written = gb.find_grade("why_second_derivative_costs_more", "02_exercises", ASSIGNMENT, "s2_late")
         assert (written.manual_score, written.extra_credit, written.needs_manual_grade) == (1.5, 0.5, True)
         on_time = gb.find_submission(ASSIGNMENT, "s1_on_time")
-        assert [nb.late_submission_penalty for nb in on_time.notebooks] == [None, None]
-    assert scores == {"01_basics": 21.0, "02_exercises": 21.0}  # 20 + 1 extra; 19 + 1.5 manual + 0.5 extra
+        assert [nb.late_submission_penalty for nb in on_time.notebooks] == [None, None, None]
+    # 20 + 1 extra; 19 + 1.5 manual + 0.5 extra; 8
+    assert scores == {"01_basics": 21.0, "02_exercises": 21.0, "03_extension": 8.0}
     assert penalties == scores
 
 
@@ -86,20 +88,21 @@ def test_status_lines_tell_the_truth_and_a_renamed_notebook_asks_for_a_look(grad
     assert first.returncode == 3, first.stdout + first.stderr
     lines = status_lines(first)
     assert lines["s1_on_time"] == "已评分"
-    assert lines["s2_late"] == "已评分；迟交 9.5 小时，扣 39 分"
+    assert lines["s2_late"] == "已评分；迟交 9.5 小时，扣 47 分"
     assert lines["s3_renamed_notebook"] == ("已评分；缺少 02_exercises.ipynb（记 0 分）；"
                                             "未评分的文件 02_Exercises.ipynb（改名了？）")
     assert lines["s4_fails_to_run"] == "已评分"  # its answers raise; the tests ran and scored 0
     assert "1 份提交需要教师查看（退出码 3）。" in first.stdout
     assert again.returncode == 0, again.stdout + again.stderr  # late alone is the policy's business
-    assert status_lines(again) == {"s2_late": "已评分；迟交 9.5 小时，扣 42 分"}
+    assert status_lines(again) == {"s2_late": "已评分；迟交 9.5 小时，扣 50 分"}
 
 
 def test_terminal_table_shows_the_final_grade_with_its_max_and_pending_questions(graded_both_ways):
     out = graded_both_ways["first"].stdout
-    assert re.search(r"^学生\s+01_basics \(/20\)\s+02_exercises \(/21\)\s+迟交扣分\s+总分 \(/41\)\s+待人工评分$", out, re.M)
-    assert re.search(r"^s1_on_time\s+20\s+19\s+0\s+39\s+1$", out, re.MULTILINE)
-    assert re.search(r"^s2_late\s+0\s+0\s+39\s+0\s+1$", out, re.MULTILINE)
+    assert re.search(r"^学生\s+01_basics \(/20\)\s+02_exercises \(/23\)\s+03_extension \(/8\)\s+迟交扣分\s+总分 \(/51\)"
+                     r"\s+待人工评分$", out, re.M)
+    assert re.search(r"^s1_on_time\s+20\s+19\s+8\s+0\s+47\s+3$", out, re.MULTILINE)
+    assert re.search(r"^s2_late\s+0\s+0\s+0\s+47\s+0\s+3$", out, re.MULTILINE)
     assert "  s1_on_time: 02_exercises/why_second_derivative_costs_more" in out
 
 
@@ -119,19 +122,20 @@ def test_grades_table_agrees_with_nbgrader_export_of_both_gradebooks(graded_both
     ours = graded_both_ways["ours"]
     rows = read_csv(ours.reports / f"{ASSIGNMENT}-grades.csv")
     header = rows[0]
-    assert header[:10] == ["学号", "姓名", "email", "状态", "提交时间", "01_basics (/20)", "02_exercises (/21)",
-                           "迟交扣分", "总分 (/41)", "待人工评分"]
+    assert header[:11] == ["学号", "姓名", "email", "状态", "提交时间", "01_basics (/20)", "02_exercises (/23)",
+                           "03_extension (/8)", "迟交扣分", "总分 (/51)", "待人工评分"]
     table = {r[0]: dict(zip(header, r)) for r in rows[1:]}
-    assert {s: float(r["总分 (/41)"]) for s, r in table.items()} == FINAL
-    assert table["s2_late"]["状态"] == "迟交" and table["s2_late"]["迟交扣分"] == "42"
-    assert table["s1_on_time"]["待人工评分"] == "why_second_derivative_costs_more"
+    assert {s: float(r["总分 (/51)"]) for s, r in table.items()} == FINAL
+    assert table["s2_late"]["状态"] == "迟交" and table["s2_late"]["迟交扣分"] == "50"
+    assert table["s1_on_time"]["待人工评分"] == ("why_second_derivative_costs_more own_control_flow_design "
+                                                 "own_control_flow_explained")
     for name in ("plain", "ours"):
         exported = nbgrader_export(graded_both_ways[name], tmp_path, name)
         assert exported.keys() == table.keys(), name
         for student, row in exported.items():
-            close(table[student]["总分 (/41)"], row["score"])
+            close(table[student]["总分 (/51)"], row["score"])
             close(table[student]["迟交扣分"], row["late_submission_penalty"] or 0)
-            close(41, row["max_score"])
+            close(51, row["max_score"])
 
 
 def test_roster_then_lms_exports(graded_both_ways, tmp_path):
@@ -147,11 +151,12 @@ def test_roster_then_lms_exports(graded_both_ways, tmp_path):
     rows = read_csv(ours.reports / f"{ASSIGNMENT}-grades.csv")
     table = {r[0]: r for r in rows[1:]}
     assert table["s1_on_time"][:4] == ["s1_on_time", "张三", "zhangsan@example.edu", "已提交"]
-    assert table["s6_absent"][:10] == ["s6_absent", "王五", "wangwu@example.edu", "未提交", "", "0", "0", "0", "0", ""]
+    assert table["s6_absent"][:11] == ["s6_absent", "王五", "wangwu@example.edu", "未提交", "", "0", "0", "0", "0", "0",
+                                       ""]
     canvas = read_csv(ours.reports / f"{ASSIGNMENT}-canvas.csv")
     assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT]
-    assert canvas[1] == ["Points Possible", "", "", "", "", "41"]
-    assert ["张三", "", "s1_on_time", "zhangsan@example.edu", "", "39"] in canvas
+    assert canvas[1] == ["Points Possible", "", "", "", "", "51"]
+    assert ["张三", "", "s1_on_time", "zhangsan@example.edu", "", "47"] in canvas
     assert ["王五", "", "s6_absent", "wangwu@example.edu", "", "0"] in canvas
     moodle = read_csv(ours.reports / f"{ASSIGNMENT}-moodle.csv")
     assert moodle[0] == ["ID number", "Email address", "Full name", ASSIGNMENT]

@@ -49,8 +49,9 @@ def test_exchange_round_trip_ends_in_feedback_the_student_fetches(tmp_path):
     listed = nbgrader(home, "list", env=student_env)
     assert "d2l-autograd autograd" in listed.stdout + listed.stderr
     nbgrader(home, "fetch_assignment", "autograd", env=student_env)
-    assert sorted(p.name for p in (home / "autograd").glob("*.ipynb")) == ["01_basics.ipynb", "02_exercises.ipynb"]
-    # the student answers in the fetched notebooks: the reference solution of 01_basics, nothing in 02
+    notebooks = course.source_notebooks("autograd")  # 01_basics, 02_exercises and the optional 03_extension
+    assert sorted(p.name for p in (home / "autograd").glob("*.ipynb")) == [f"{n}.ipynb" for n in notebooks]
+    # the student answers in the fetched notebooks: the reference solution of 01_basics, nothing in the others
     submissions.build(course, "autograd", submissions.Case(student, "answers 01_basics", notebooks=["01_basics"]), home)
     (home / "expected.json").unlink()
     nbgrader(home, "submit", "autograd", env=student_env)
@@ -62,11 +63,12 @@ def test_exchange_round_trip_ends_in_feedback_the_student_fetches(tmp_path):
     got = gradebook.scores(course, "autograd")[student]
     items = gradebook.items(course, "autograd")
     assert sum(got[i.grade_id] for i in items if i.auto and i.notebook == "01_basics") == 20.0
-    assert sum(got[i.grade_id] for i in items if i.auto and i.notebook == "02_exercises") == 0.0
+    for notebook in notebooks[1:]:
+        assert sum(got[i.grade_id] for i in items if i.auto and i.notebook == notebook) == 0.0
     assert run_autograde("--course", course.root, "feedback").returncode == 0
     nbgrader(course.root, "release_feedback", "autograd", env=base)
 
     nbgrader(home, "fetch_feedback", "autograd", env=student_env)
     pages = sorted((home / "autograd" / "feedback").glob("*/*.html"))
-    assert [p.name for p in pages] == ["01_basics.html", "02_exercises.html"]
+    assert [p.name for p in pages] == [f"{n}.html" for n in notebooks]
     assert "还没有实现" in pages[1].read_text(encoding="utf-8")  # the hint of a blank answer

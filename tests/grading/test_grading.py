@@ -41,19 +41,21 @@ def test_solution_scores_full_and_blank_release_scores_zero(demo):
     items = gradebook.items(course, "autograd")
     got = gradebook.scores(course, "autograd")
     auto = [i.grade_id for i in items if i.auto]
-    assert sum(got["alice_full"][g] for g in auto) == 39.0
+    assert sum(got["alice_full"][g] for g in auto) == 47.0  # 20 + 19 + 8 (03_extension)
     assert sum(got["bob_blank"][g] for g in auto) == 0.0
-    assert sum(got["carol_partial"][g] for g in auto) == 5.0
-    # per notebook, late penalty, final total (of 41: the written answer waits for a grader), questions pending
-    assert re.search(r"^alice_full\s+20\s+19\s+0\s+39\s+1$", result.stdout, re.MULTILINE)
-    assert re.search(r"^carol_partial\s+3\s+2\s+0\s+5\s+\d$", result.stdout, re.MULTILINE)
+    assert sum(got["carol_partial"][g] for g in auto) == 5.0  # she did not hand in the optional 03_extension
+    # per notebook, late penalty, final total (of 51: three hand-graded answers of 02 wait for a grader), questions
+    # pending
+    assert re.search(r"^alice_full\s+20\s+19\s+8\s+0\s+47\s+3$", result.stdout, re.MULTILINE)
+    assert re.search(r"^carol_partial\s+3\s+2\s+0\s+0\s+5\s+\d$", result.stdout, re.MULTILINE)
 
 
 def test_every_test_of_a_blank_submission_fails_with_a_hint_not_a_python_error(demo):
     course, _ = demo
     for path in sorted((course.autograded / "bob_blank" / "autograd").glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":  # the test cells
                 errors = [out for out in cell.outputs if out.output_type == "error"]
                 assert [e.ename for e in errors] == ["AssertionError"], (path.name, cell.metadata.nbgrader.grade_id)
                 assert "还没有实现" in errors[0].evalue, (path.name, cell.metadata.nbgrader.grade_id, errors[0].evalue)
@@ -64,21 +66,24 @@ def test_written_answer_waits_for_manual_grading(demo):
     got = gradebook.scores(course, "autograd")
     assert got["alice_full"]["why_second_derivative_costs_more"] is None  # an answer: the TA grades it
     assert got["bob_blank"]["why_second_derivative_costs_more"] == 0.0  # untouched: nbgrader gives 0
+    for design in ("own_control_flow_design", "own_control_flow_explained"):  # 4.3: code and text, by hand
+        assert got["alice_full"][design] is None and got["bob_blank"][design] == 0.0
 
 
 def test_grades_table_has_a_row_per_student_and_a_column_per_item(demo):
     course, _ = demo
     rows = (course.reports / "autograd-grades.csv").read_text(encoding="utf-8-sig").splitlines()
     header = rows[0].split(",")
-    assert header[0] == "学号" and "plot_sin_and_grad_test" in header and "总分 (/41)" in header
-    totals = {r.split(",")[0]: r.split(",")[header.index("总分 (/41)")] for r in rows[1:]}
-    assert totals == {"alice_full": "39", "bob_blank": "0", "carol_partial": "5"}
+    assert header[0] == "学号" and "plot_sin_and_grad_test" in header and "gd_steps_test" in header
+    assert "03_extension (/8)" in header and "总分 (/51)" in header
+    totals = {r.split(",")[0]: r.split(",")[header.index("总分 (/51)")] for r in rows[1:]}
+    assert totals == {"alice_full": "47", "bob_blank": "0", "carol_partial": "5"}
 
 
 def test_feedback_shows_the_hint_but_never_the_hidden_tests(demo):
     course, _ = demo
     pages = sorted(course.feedback.glob("*/autograd/*.html"))
-    assert len(pages) == 6
+    assert len(pages) == 8  # alice and bob hand in three notebooks, carol two
     hidden = hidden_test_lines()
     assert len(hidden) > 50
     for page in pages:
@@ -94,7 +99,8 @@ def test_grading_a_student_again_gives_identical_grades(demo):
     course, _ = demo
     before = gradebook.scores(course, "autograd")
     result = run_autograde("--course", course.root, "grade", "--student", "carol_partial")
-    assert result.returncode == 0, result.stderr
+    # 3: carol did not hand in the optional 03_extension, and a missing notebook asks the instructor for a look
+    assert result.returncode == 3 and "缺少 03_extension.ipynb" in result.stdout, result.stdout + result.stderr
     assert gradebook.scores(course, "autograd") == before
 
 
@@ -165,6 +171,6 @@ def test_a_dask_cluster_grades_like_local_workers(demo, dask_cluster, tmp_path):
     course, _ = demo
     root = ungraded_copy(course, tmp_path / "cluster").root
     result = run_autograde("--course", root, "grade", "--cluster", dask_cluster)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr  # carol's missing 03_extension wants a look
     assert gradebook.scores(Course(root), "autograd") == gradebook.scores(course, "autograd")
     assert sorted(p.name for p in (root / "autograded").iterdir()) == course.students("autograd")

@@ -84,7 +84,7 @@ def test_a_release_that_changes_a_test_makes_every_grade_stale_until_regraded(co
     assert result.returncode == 3, result.stdout + result.stderr  # s3's renamed notebook still wants a look
     lines = status_lines(result)
     assert len(lines) == 5 and not any("过期" in line for line in lines.values())
-    assert re.search(r"^s1_on_time\s+20\s+19\s+0\s+39\s+1$", result.stdout, re.M) is None  # 2 → 3 points
-    assert re.search(r"^s1_on_time\s+21\s+19\s+0\s+40\s+1$", result.stdout, re.M)
+    assert re.search(r"^s1_on_time\s+20\s+19\s+8\s+0\s+47\s+3$", result.stdout, re.M) is None  # 2 → 3 points
+    assert re.search(r"^s1_on_time\s+21\s+19\s+8\s+0\s+48\s+3$", result.stdout, re.M)
     record = json.loads((course.root / ".autograde" / "autograd-graded.json").read_text(encoding="utf-8"))
     assert sorted(record) == sorted(lines)

@@ -25,9 +25,10 @@ def test_two_graders_write_one_postgresql_gradebook_at_once(postgres, tmp_path):
     graders = [subprocess.Popen([sys.executable, "-m", "autograde", "--course", root, "grade", "--student", case.name,
                                  "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for case in cases]
-    for grader in graders:
+    for case, grader in zip(cases, graders):
         out, err = grader.communicate(timeout=600)
-        assert grader.returncode == 0, err
+        # carol did not hand in the optional 03_extension: a missing notebook asks the instructor for a look
+        assert grader.returncode == (3 if case.name == "carol_partial" else 0), out + err
     os.environ["AUTOGRADE_DB_URL"] = postgres  # read the gradebook as nbgrader_config.py points to it
     try:
         scores = gradebook.scores(course, "autograd")
@@ -35,4 +36,4 @@ def test_two_graders_write_one_postgresql_gradebook_at_once(postgres, tmp_path):
         del os.environ["AUTOGRADE_DB_URL"]
     assert not (root / "gradebook.db").exists(), "the grades must land in PostgreSQL, not SQLite"
     totals = {student: sum(v or 0 for k, v in got.items() if k.endswith("_test")) for student, got in scores.items()}
-    assert totals == {"alice_full": 39.0, "bob_blank": 0.0, "carol_partial": 5.0}
+    assert totals == {"alice_full": 47.0, "bob_blank": 0.0, "carol_partial": 5.0}

@@ -92,7 +92,7 @@ def test_a_killed_grader_leaves_nothing_behind_and_a_rerun_gives_full_grades(cla
     rerun = _start_grading(course, env)
     out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, out + err
-    assert _full_marks(course) == {student: 39 for student in STUDENTS}
+    assert _full_marks(course) == {student: 47 for student in STUDENTS}
     _wait_for_nothing_left(marker, tmp)
 
 
@@ -106,14 +106,14 @@ def test_ctrl_c_stops_within_seconds_keeps_finished_grades_and_says_how_to_resum
     assert time.monotonic() - stopped < 10, "Ctrl-C must stop the run within seconds"
     assert grader.returncode == 130, out + err
     assert "interrupted" in err and "Run the same command again" in err
-    recorded = [s for s, total in _full_marks(course).items() if total == 39]
+    recorded = [s for s, total in _full_marks(course).items() if total == 47]
     assert recorded and f"{len(recorded)} of 4 submissions were graded and recorded" in err
     _wait_for_nothing_left(marker, tmp)
     resumed = _start_grading(course, env)  # grades only what is left
     out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, out + err
     assert f"{len(recorded)} 份提交自上次评分后没有改动，这次不评" in out
-    assert _full_marks(course) == {student: 39 for student in STUDENTS}
+    assert _full_marks(course) == {student: 47 for student in STUDENTS}
 
 
 def _plain_nbgrader(course, *args, path):

@@ -48,6 +48,12 @@ def test_expect_close_fails_with_the_hint_and_never_the_expected_numbers():
     ("RuntimeError", "element 0 of tensors does not require grad and does not have a grad_fn", "requires_grad_(True)"),
     ("AttributeError", "'NoneType' object has no attribute 'zero_'", "某个值是 None"),
     ("UnboundLocalError", "cannot access local variable 'c'", "while 循环"),
+    # 03_extension: w = w - lr * w.grad, then lr * w.grad at the next step; a tangent of another shape than x
+    ("TypeError", "unsupported operand type(s) for *: 'float' and 'NoneType'", "w = w - lr * w.grad"),
+    ("TypeError", "unsupported operand type(s) for *: 'NoneType' and 'float'", "torch.no_grad()"),
+    ("RuntimeError", "Trying to set a forward gradient that has a different size than that of the original Tensor, "
+                     "this is not supported. Tensor is of size [3] while the given forward gradient is of size [].",
+     "切向量要和输入同形状"),
 ])
 def test_errors_pytorch_raises_get_their_hint(type_name, message, part):
     error = StudentError([type_name, "Exception"], message, autograd=True)
