@@ -180,8 +180,8 @@ def as_number(name, value):
 
 
 def book_f(a):
-    """The book's control-flow function (d2l-zh 2.5.4), the hidden tests' reference. Students write their
-    own f in 01_basics; 02_exercises gives it to them (a locked cell) to reuse."""
+    """The book's control-flow function (d2l-zh 2.5.4), its one definition: the hidden tests' reference, and the f
+    that 02_exercises gives students in a locked cell (they write their own in 01_basics, which is the task there)."""
     b = a * 2
     while b.norm() < 1000:
         b = b * 2
