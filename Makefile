@@ -66,7 +66,7 @@ report: $(STAMP) ## rewrite reports/ (grades table, pictures) from the gradebook
 check: $(STAMP) ## grade the corpus of sample submissions and compare with their stated scores (~5 min)
 	$(BIN)/python -m autograde check $(ASSIGNMENT) --cases tests/corpus/cases
 
-bench: $(STAMP) ## plain nbgrader vs this tool on a synthetic class of 120, side by side (~8 min on 2 cores)
+bench: $(STAMP) ## plain nbgrader vs this tool on a synthetic class of 120, side by side (~10 min on 2 cores)
 	$(BIN)/python -m autograde bench $(ASSIGNMENT)
 
 student-pack: $(STAMP) ## dist/autograd-student.zip: lessons, release/, a student README (for an LMS or a web page)

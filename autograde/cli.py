@@ -53,7 +53,7 @@ def parser():
     command("student-pack", student_pack.main, "zip the lessons, release/ and a student README into dist/")
     command("demo", demo.main, "release, then grade the bundled sample class in demo/")
     bench = command("bench", bench_module.main, "time plain nbgrader against this tool on a synthetic class")
-    bench.add_argument("--students", type=int, default=120, help="class size (default: 120, about 8 minutes on 2 cores)")
+    bench.add_argument("--students", type=int, default=120, help="class size (default: 120, about 10 minutes on 2 cores)")
     bench.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
     chk = command("check", check.main, "grade submissions with stated expected scores and report every difference")
     chk.add_argument("--cases", type=Path, help="folder of case files (*.toml) to build from the release")
