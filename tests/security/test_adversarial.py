@@ -45,6 +45,7 @@ def test_every_attack_gets_exactly_its_stated_score():
         assert bystander not in not_graded
     refused = next(l for l in result.stdout.splitlines() if l.startswith("refused files"))
     for student, what in [("symlink_solutions", "01_basics.ipynb (a symbolic link)"),
+                          ("symlink_solutions", "03_extension.ipynb (a symbolic link)"),
                           ("symlink_solutions", "gradebook.db (a symbolic link)"),
                           ("shadow_check_module", "autograd_checks/__init__.py (not part of the assignment)"),
                           ("shadow_check_module", "helpers.py (not part of the assignment)")]:
