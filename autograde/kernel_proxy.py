@@ -3,8 +3,9 @@
 jupyter_client starts this as "the kernel": it asks the run's sandboxed kernel server
 (autograde/kernel_server.py) for a kernel, sends it the connection information and the working
 folder's files (no notebook: those hold the hidden tests) in the format of kernel_wire.py, and stands
-for that kernel until it ends. Killing this process kills the kernel. Imports only the standard library, so it starts without site-packages
-(`-S`, found through PYTHONPATH): it starts twice per notebook, for the student's kernel and the checker's.
+for that kernel until it ends. Killing this process kills the kernel. It imports only the standard library,
+so it starts without site-packages (`-S`; the package is found through PYTHONPATH): it starts twice per
+notebook, for the student's kernel and the checker's.
 """
 import io
 import json
