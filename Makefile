@@ -36,7 +36,7 @@ hub-proxy: $(HUB_PROXY) ## install JupyterHub's proxy into hub/node_modules (npm
 demo: $(STAMP) ## release, then grade the bundled sample class and print the grades (~1 min)
 	$(BIN)/python -m autograde demo $(ASSIGNMENT)
 
-test: $(STAMP) $(HUB_PROXY) ## every test (unit, content, grading, security, e2e), as CI runs it (~15 min on 2 cores)
+test: $(STAMP) $(HUB_PROXY) ## every test (unit, content, grading, security, e2e), as CI runs it (~15-17 min on 2 cores)
 	$(BIN)/python -m pytest
 
 test-quick: $(STAMP) ## tests/unit and tests/content: no grading run (under 1 min)
