@@ -212,7 +212,8 @@ def _check_method(name, facts, *, autograd, autograd_hint, backward_runs, same_g
              f"好和自动微分的结果对照。{autograd_hint}")
 
 
-def _as_tensor_or_none(value):
+def as_tensor_or_none(value):
+    """A numeric result (tensor, numpy array or number, Python int or float) as a tensor; None for anything else."""
     if isinstance(value, torch.Tensor):
         return value
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "fiub":
@@ -240,7 +241,7 @@ def unbound(name, got, recorded):
     None. Each of its values must equal, exactly and in got's dtype, a value autograd produced: a formula,
     an identity or a finite difference next to a decoy backward does not pass. Values that are not floats
     are left to the other checks."""
-    got = _as_tensor_or_none(got)
+    got = as_tensor_or_none(got)
     if got is None or not got.is_floating_point() or got.numel() == 0:
         return None
     pool = [r.to(got.dtype) for r in recorded]

@@ -27,7 +27,7 @@ import numbers
 import numpy as np
 import torch
 
-from autograd_calls import _as_tensor_or_none, call, calls, fail, passed  # noqa: F401  (the test cells' API)
+from autograd_calls import as_tensor_or_none, call, calls, fail, passed  # noqa: F401  (re-exported for the test cells)
 from autograd_wire import AxesInfo, Func, NewAxes, Opaque, StudentError  # noqa: F401  (used by the test cells)
 
 # Tolerances, chosen per dtype: results here are a few float operations away from
@@ -152,7 +152,7 @@ def as_float_tensor(name, value):
     __tracebackhide__ = True
     if isinstance(value, (tuple, list)) and all(type(v) in (int, float) for v in value):
         value = np.asarray(value, dtype=np.float64)
-    tensor = _as_tensor_or_none(value)
+    tensor = as_tensor_or_none(value)
     if tensor is None or tensor.dtype == torch.bool:
         fail(f"{name} 应返回数值（张量、数组或数字），实际返回 {_what(value)}。")
     return tensor.to(torch.float64)
